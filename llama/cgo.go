@@ -1,0 +1,22 @@
+// Package llama is the project's binding to llama.cpp: backends and devices, model loading,
+// sessions that own a KV cache, generation with a per-token callback, chat templates and
+// quantization. It is the only package of the module that talks to llama.cpp.
+//
+// llama.cpp and ggml are compiled from the Go module github.com/ollama/ollama (pinned in
+// go.mod); their headers are found through CGO_CPPFLAGS, which the Makefile sets (see
+// third_party/README.md for a module that builds against this one).
+//
+// Every file is validated by package gguf before it reaches llama.cpp, so that a malformed
+// file is reported as ErrInvalidModel instead of reaching an assertion inside C.
+package llama
+
+// #cgo CXXFLAGS: -std=c++17
+// #include <stdlib.h>
+// #include "helpers.h"
+import "C"
+
+import (
+	// llama.cpp's core and ggml's base and CPU backend, compiled by cgo from the pinned module.
+	_ "github.com/ollama/ollama/llama/llama.cpp/src"
+	_ "github.com/ollama/ollama/ml/backend/ggml/ggml/src"
+)

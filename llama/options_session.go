@@ -1,0 +1,107 @@
+package llama
+
+import (
+	"fmt"
+	"runtime"
+)
+
+// FlashAttention says whether llama.cpp uses flash attention.
+type FlashAttention int
+
+// Flash attention settings, as llama.cpp's llama_flash_attn_type.
+const (
+	FlashAuto FlashAttention = -1
+	FlashOff  FlashAttention = 0
+	FlashOn   FlashAttention = 1
+)
+
+// String returns "auto", "on" or "off".
+func (f FlashAttention) String() string {
+	switch f {
+	case FlashOn:
+		return "on"
+	case FlashOff:
+		return "off"
+	default:
+		return "auto"
+	}
+}
+
+// KVCacheType is the element type of the KV cache.
+type KVCacheType string
+
+// KV cache types. The quantized ones need flash attention for the V cache.
+const (
+	KVF16  KVCacheType = "f16"
+	KVQ8_0 KVCacheType = "q8_0"
+	KVQ4_0 KVCacheType = "q4_0"
+)
+
+// DefaultContextSize is the context a Session gets unless asked otherwise, capped by the
+// model's training context.
+const DefaultContextSize = 4096
+
+type sessionConfig struct {
+	contextSize int
+	batchSize   int
+	ubatchSize  int
+	threads     int
+	flash       FlashAttention
+	kvType      KVCacheType
+}
+
+func defaultSessionConfig() sessionConfig {
+	return sessionConfig{batchSize: 2048, ubatchSize: 512, threads: DefaultThreads(), flash: FlashAuto, kvType: KVF16}
+}
+
+func (c sessionConfig) validate() error {
+	switch {
+	case c.contextSize < 0:
+		return fmt.Errorf("context size %d is negative", c.contextSize)
+	case c.batchSize <= 0 || c.ubatchSize <= 0:
+		return fmt.Errorf("batch %d and ubatch %d must be positive", c.batchSize, c.ubatchSize)
+	case c.threads <= 0:
+		return fmt.Errorf("threads %d must be positive", c.threads)
+	}
+	switch c.kvType {
+	case KVF16, KVQ8_0, KVQ4_0:
+	default:
+		return fmt.Errorf("unknown KV cache type %q (f16, q8_0, q4_0)", c.kvType)
+	}
+	if c.kvType != KVF16 && c.flash == FlashOff {
+		return fmt.Errorf("a %s KV cache needs flash attention", c.kvType)
+	}
+	return nil
+}
+
+// DefaultThreads is the number of CPU threads a Session uses unless told otherwise: the cores
+// this process may use. ggml's own default of 4 made decoding hundreds of times slower on a
+// 2-core machine, where threads wait for each other.
+func DefaultThreads() int {
+	return max(1, min(runtime.NumCPU(), runtime.GOMAXPROCS(0)))
+}
+
+// SessionOption configures NewSession.
+type SessionOption func(*sessionConfig)
+
+// WithContextSize sets the context in tokens; 0 means DefaultContextSize capped by the
+// model's training context. llama.cpp may round it up (to a multiple of 256 in this version);
+// Session.ContextSize reports the size in effect.
+func WithContextSize(n int) SessionOption { return func(c *sessionConfig) { c.contextSize = n } }
+
+// WithBatchSize sets the largest batch handed to llama_decode (default 2048).
+func WithBatchSize(n int) SessionOption { return func(c *sessionConfig) { c.batchSize = n } }
+
+// WithUBatchSize sets the physical batch size (default 512).
+func WithUBatchSize(n int) SessionOption { return func(c *sessionConfig) { c.ubatchSize = n } }
+
+// WithThreads sets the CPU threads for generation and prompt processing.
+func WithThreads(n int) SessionOption { return func(c *sessionConfig) { c.threads = n } }
+
+// WithFlashAttention sets flash attention to auto (the default), on or off.
+func WithFlashAttention(f FlashAttention) SessionOption {
+	return func(c *sessionConfig) { c.flash = f }
+}
+
+// WithKVCacheType sets the KV cache element type (default f16).
+func WithKVCacheType(t KVCacheType) SessionOption { return func(c *sessionConfig) { c.kvType = t } }
