@@ -1,0 +1,171 @@
+// Command generate streams a model's reply to one prompt and then prints what it measured.
+//
+//	go run ./examples/generate -model PATH -prompt TEXT -n 128
+//
+// Without -model it uses the default small model (make models fetches it). The prompt goes
+// through the model's chat template when the model has one, raw otherwise (-raw forces raw).
+// Any error ends the program with a one-line message on stderr and exit status 1.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+
+	"github.com/local-llm-bench/llmbench/llama"
+	"github.com/local-llm-bench/llmbench/models"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "generate:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	model     string
+	prompt    string
+	n         int
+	raw       bool
+	ctxSize   int
+	gpuLayers int
+	threads   int
+	backend   string
+	ignoreEOG bool
+	temp      float64
+	seed      uint
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var c config
+	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.model, "model", models.DefaultModelPath(), "GGUF model file, or a catalog id whose file is in the model folder")
+	fs.StringVar(&c.prompt, "prompt", "Explain in two sentences why running a language model locally keeps user data private.", "the prompt")
+	fs.IntVar(&c.n, "n", 128, "most tokens to generate")
+	fs.BoolVar(&c.raw, "raw", false, "send the prompt as it is, without the chat template")
+	fs.IntVar(&c.ctxSize, "ctx", 0, "context size in tokens (0: 4096 capped by the model's)")
+	fs.IntVar(&c.gpuLayers, "ngl", llama.AllLayers, "layers on the GPU (-1: all)")
+	fs.IntVar(&c.threads, "threads", llama.DefaultThreads(), "CPU threads")
+	fs.StringVar(&c.backend, "backend", "", "folder or file of a GPU backend module (default: $"+llama.BackendDirEnv+", then build/cuda)")
+	fs.BoolVar(&c.ignoreEOG, "ignore-eog", false, "generate all -n tokens even past end of generation")
+	fs.Float64Var(&c.temp, "temp", 0, "sampling temperature (0: greedy)")
+	fs.UintVar(&c.seed, "seed", 0, "sampling seed")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if c.n <= 0 {
+		return c, fmt.Errorf("-n must be positive, got %d", c.n)
+	}
+	return c, nil
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	c, err := parseFlags(args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	path, _, err := models.Resolve(c.model)
+	if err != nil {
+		return err
+	}
+	if c.backend != "" {
+		if err := llama.LoadBackend(c.backend); err != nil {
+			return err
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	model, err := llama.Load(path, llama.WithGPULayers(c.gpuLayers))
+	if err != nil {
+		return err
+	}
+	defer model.Close()
+	sess, err := model.NewSession(llama.WithContextSize(c.ctxSize), llama.WithThreads(c.threads))
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+
+	prompt := c.prompt
+	templated := !c.raw && model.Info().ChatTemplate != ""
+	if templated {
+		if prompt, err = model.ChatPrompt([]llama.Message{{Role: "user", Content: c.prompt}}); err != nil {
+			return err
+		}
+	}
+	opts := llama.GenerateOptions{MaxTokens: c.n, IgnoreEOG: c.ignoreEOG, Temperature: float32(c.temp), Seed: uint32(c.seed)}
+
+	var first, last time.Time
+	start := time.Now()
+	res, err := sess.Generate(ctx, prompt, opts, func(t llama.Token) bool {
+		now := time.Now()
+		if t.Index == 0 {
+			first = now
+		}
+		last = now
+		fmt.Fprint(stdout, t.Text)
+		return true
+	})
+	fmt.Fprintln(stdout)
+	if err != nil {
+		return err
+	}
+	return summary(stdout, model.Info(), templated, res, start, first, last)
+}
+
+func summary(w io.Writer, info llama.Info, templated bool, res llama.Result, start, first, last time.Time) error {
+	ttft := "-"
+	tps := "-"
+	if res.Tokens > 0 {
+		ttft = fmt.Sprintf("%.1f ms", first.Sub(start).Seconds()*1000)
+	}
+	if res.Tokens > 1 {
+		tps = fmt.Sprintf("%.1f", float64(res.Tokens-1)/last.Sub(first).Seconds())
+	}
+	engine := "-"
+	if r := res.Perf.EvalTokensPerSecond(); r > 0 {
+		engine = fmt.Sprintf("%.1f", r)
+	}
+	promptRate := "-"
+	if r := res.Perf.PromptTokensPerSecond(); r > 0 {
+		promptRate = fmt.Sprintf("%.1f", r)
+	}
+	where := "CPU"
+	if info.GPU {
+		where = fmt.Sprintf("GPU (%d/%d layers)", info.LayersOnGPU, info.LayersTotal)
+	}
+	t := tablewriter.NewWriter(w)
+	t.Header("measure", "value")
+	rows := [][]string{
+		{"model", fmt.Sprintf("%s (%s, %s)", info.Name, info.Architecture, info.FileType)},
+		{"ran on", where},
+		{"chat template", fmt.Sprint(templated)},
+		{"prompt tokens", fmt.Sprint(res.PromptTokens)},
+		{"generated tokens", fmt.Sprint(res.Tokens)},
+		{"stop", string(res.Stop)},
+		{"time to first token", ttft},
+		{"tokens/s (callback)", tps},
+		{"tokens/s (llama.cpp eval)", engine},
+		{"prompt tokens/s (llama.cpp)", promptRate},
+	}
+	if err := t.Bulk(rows); err != nil {
+		return err
+	}
+	return t.Render()
+}
