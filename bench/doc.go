@@ -1,0 +1,10 @@
+// Package bench measures local models the way a person choosing one needs: load time, time to
+// first token, prompt and generation tokens/s at the token callback beside llama.cpp's own
+// figures, inter-token latency percentiles, end-to-end latency per prompt, and, where a GPU
+// monitor is given, peak process VRAM, energy per token and the share of the memory-bandwidth
+// roofline. Repetitions aggregate to mean, standard deviation, min, max and percentiles, and
+// every result carries the metadata needed to reproduce it.
+//
+// The runner talks to models through small interfaces (Loader, Model, Session) that the llama
+// package satisfies, so its logic is tested without cgo or a GPU.
+package bench

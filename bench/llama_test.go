@@ -1,0 +1,100 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/local-llm-bench/llmbench/eval"
+	"github.com/local-llm-bench/llmbench/gguf"
+	"github.com/local-llm-bench/llmbench/llama"
+	"github.com/local-llm-bench/llmbench/models"
+)
+
+// writeTiny writes a tiny synthetic model of the given spec id into a test folder.
+func writeTiny(t testing.TB, id string) string {
+	t.Helper()
+	spec, ok := gguf.TinySpec(id)
+	require.True(t, ok)
+	p := filepath.Join(t.TempDir(), id+".gguf")
+	require.NoError(t, gguf.Write(p, spec, gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
+	return p
+}
+
+func defaultModel(t testing.TB) string {
+	t.Helper()
+	p := models.DefaultModelPath()
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("default model %s not present (make models fetches it): %v", p, err)
+	}
+	return p
+}
+
+func TestRunOnTinyModel(t *testing.T) {
+	spec := Spec{Model: writeTiny(t, "tiny-gemma2"), Repetitions: 2, PromptTokens: 64, GenTokens: 16, Depths: []int{0, 128, 100000}, ChatPrompts: 2, ChatMaxTokens: 8}
+	res, err := Run(context.Background(), spec, Options{})
+	require.NoError(t, err)
+	assert.True(t, res.Complete)
+	assert.Equal(t, "gemma2", res.Model.Architecture)
+	assert.Len(t, res.Model.SHA256, 64)
+	assert.Positive(t, res.Load.ColdMs)
+	assert.Positive(t, res.Load.WarmMs)
+	assert.Equal(t, 512, res.Model.ContextSize, "the training context caps the session")
+	assert.Contains(t, res.Skipped[0], "depth 100000")
+
+	for _, label := range []string{"pp64", "tg16", "tg16@d128", "chat"} {
+		m := res.Measure(label)
+		require.NotNil(t, m, label)
+		assert.Equal(t, label == "chat", m.Reps == 4, label)
+		assert.Equal(t, "no GPU monitor", m.GPUUnavailable)
+	}
+	pp := res.Measure("pp64")
+	assert.Equal(t, 64.0, pp.PromptTokens.Mean)
+	assert.Positive(t, pp.PromptTPS.Mean)
+	assert.Positive(t, pp.EnginePromptTPS.Mean)
+	require.NotNil(t, pp.PromptOverhead)
+
+	tg := res.Measure("tg16")
+	assert.Equal(t, 16.0, tg.Tokens.Mean)
+	assert.Positive(t, tg.DecodeTPS.Mean)
+	assert.Positive(t, tg.EngineEvalTPS.Mean)
+	assert.Positive(t, tg.TTFTMs.Mean)
+	require.NotNil(t, tg.HarnessOverhead)
+	assert.Less(t, *tg.HarnessOverhead, 1.0)
+	assert.Equal(t, 2*15, tg.ITLMs.N)
+	assert.Equal(t, 1.0, res.Measure("tg16@d128").PromptTokens.P50, "one token after the prefilled depth")
+}
+
+func TestChatterAnswersTheMathQuestionsOnTheDefaultModel(t *testing.T) {
+	m, err := LoadLlama(defaultModel(t))
+	require.NoError(t, err)
+	defer m.Close()
+	s, err := m.NewSession(llama.WithContextSize(2048))
+	require.NoError(t, err)
+	defer s.Close()
+	items, err := eval.QA()
+	require.NoError(t, err)
+	require.Len(t, items, 10)
+	rep, err := eval.Run(context.Background(), Chatter(m, s), items, eval.RunOptions{MaxTokens: 192})
+	require.NoError(t, err)
+	assert.Equal(t, 10, rep.Total)
+	assert.GreaterOrEqual(t, rep.Accuracy, 0.0)
+	assert.LessOrEqual(t, rep.Accuracy, 1.0)
+	assert.Equal(t, float64(rep.Correct)/10, rep.Accuracy)
+	assert.LessOrEqual(t, rep.CI95Low, rep.Accuracy)
+	assert.GreaterOrEqual(t, rep.CI95High, rep.Accuracy)
+	require.Len(t, rep.Rows, 10)
+	for _, row := range rep.Rows {
+		assert.NotEmpty(t, row.ID)
+		assert.NotEmpty(t, row.Question)
+		assert.NotEmpty(t, row.Response, row.ID)
+		assert.Positive(t, row.Tokens, row.ID)
+		assert.Positive(t, row.Latency, row.ID)
+		assert.NotEmpty(t, row.Method, row.ID)
+	}
+	t.Logf("SmolLM2-135M on the 10 questions: %d/10 correct, 95%% CI [%.2f, %.2f]", rep.Correct, rep.CI95Low, rep.CI95High)
+}

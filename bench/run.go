@@ -1,0 +1,501 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/local-llm-bench/llmbench/llama"
+)
+
+// Options are what Run uses besides the Spec: how to load, what to monitor, whom to tell.
+type Options struct {
+	// Loader loads the model; default LoadLlama.
+	Loader Loader
+	// Monitor samples the GPU around each measured call; nil leaves the GPU figures out.
+	Monitor Monitor
+	// Progress is told about each call as it starts.
+	Progress func(Event)
+}
+
+// Event tells what Run is about to do.
+type Event struct {
+	Name   string // the spec's name
+	Label  string // the measure's label, "load" while loading
+	Rep    int    // 1-based; 0 for a warmup call
+	Reps   int
+	Prompt string // the chat prompt's id
+}
+
+// Run loads the spec's model (twice: the first load is reported cold, the second warm and
+// kept), runs each workload's warmup and repetitions on one session whose KV cache is reset
+// before every call, and returns what it measured. When ctx is cancelled or a workload fails it
+// returns the result so far, marked incomplete, with the error.
+func Run(ctx context.Context, spec Spec, opts Options) (Result, error) {
+	started := time.Now()
+	spec, err := spec.withDefaults()
+	res := Result{Schema: Schema, Name: spec.Name, Spec: spec, StartedAt: started}
+	if err != nil {
+		return res, err
+	}
+	if opts.Loader == nil {
+		opts.Loader = LoadLlama
+	}
+	r := &runner{spec: spec, opts: opts, res: &res}
+	err = r.run(ctx)
+	res.FinishedAt = time.Now()
+	res.Complete = err == nil
+	if err != nil {
+		res.Error = err.Error()
+	}
+	return res, err
+}
+
+type runner struct {
+	spec  Spec
+	opts  Options
+	res   *Result
+	model Model
+	sess  Session
+	info  llama.Info
+	gpus  []GPUInfo
+	rng   *rand.Rand
+	noGPU string // why GPU figures are unavailable
+}
+
+func (r *runner) run(ctx context.Context) error {
+	r.rng = rand.New(rand.NewPCG(r.spec.Seed, 0x6c6c6d62656e6368))
+	r.res.Meta = collectMetadata(r.spec, r.opts.Monitor)
+	r.gpus = r.res.Meta.GPUs
+	r.noGPU = r.res.Meta.GPUUnavailable
+	if err := r.load(ctx); err != nil {
+		return err
+	}
+	defer r.model.Close()
+	defer r.sess.Close()
+	for _, w := range AllWorkloads {
+		if !r.spec.has(w) {
+			continue
+		}
+		var err error
+		switch w {
+		case WorkloadPrompt:
+			err = r.prompt(ctx)
+		case WorkloadGenerate:
+			err = r.generate(ctx, 0)
+		case WorkloadDepth:
+			err = r.depths(ctx)
+		case WorkloadChat:
+			err = r.chat(ctx)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *runner) tell(e Event) {
+	if r.opts.Progress != nil {
+		e.Name = r.spec.Name
+		r.opts.Progress(e)
+	}
+}
+
+func (r *runner) load(ctx context.Context) error {
+	r.tell(Event{Label: "load"})
+	var times [2]float64
+	for i := range times {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		start := time.Now()
+		m, err := r.opts.Loader(r.spec.Model, r.spec.modelOptions()...)
+		times[i] = ms(time.Since(start))
+		if err != nil {
+			return fmt.Errorf("load %s: %w", r.spec.Name, err)
+		}
+		if i == 0 {
+			m.Close()
+			continue
+		}
+		r.model = m
+	}
+	r.res.Load = Load{ColdMs: times[0], WarmMs: times[1]}
+	r.info = r.model.Info()
+	nCtx := r.spec.contextFor(r.info.TrainContext)
+	s, err := r.model.NewSession(r.spec.sessionOptions(nCtx)...)
+	if err != nil {
+		r.model.Close()
+		return fmt.Errorf("session for %s: %w", r.spec.Name, err)
+	}
+	r.sess = s
+	r.res.Model = modelInfo(r.info, s.ContextSize())
+	if !r.spec.SkipHash {
+		sum, err := fileSHA256(r.spec.Model)
+		if err != nil {
+			s.Close()
+			r.model.Close()
+			return fmt.Errorf("hash %s: %w", r.spec.Model, err)
+		}
+		r.res.Model.SHA256 = sum
+	}
+	if !r.info.GPU && r.noGPU == "" {
+		r.noGPU = "the model runs on the CPU"
+	}
+	return nil
+}
+
+func modelInfo(info llama.Info, nCtx int) ModelInfo {
+	return ModelInfo{
+		Path: info.Path, FileBytes: info.FileBytes, Architecture: info.Architecture, Name: info.Name,
+		Description: info.Description, Params: info.Params, WeightsBytes: info.SizeBytes,
+		FileType: info.FileType.String(), Layers: info.Layers, LayersOnGPU: info.LayersOnGPU,
+		LayersTotal: info.LayersTotal, TrainContext: info.TrainContext, ContextSize: nCtx,
+		VocabSize: info.VocabSize, ChatTemplate: info.ChatTemplate != "",
+	}
+}
+
+// randomTokens returns n token ids drawn uniformly from the vocabulary, after BOS where the
+// model wants one, as llama-bench makes its prompts.
+func (r *runner) randomTokens(n int) []int32 {
+	toks := make([]int32, 0, n)
+	if r.info.AddBOS && r.info.BOS >= 0 {
+		toks = append(toks, r.info.BOS)
+	}
+	for len(toks) < n {
+		toks = append(toks, int32(r.rng.IntN(r.info.VocabSize)))
+	}
+	return toks
+}
+
+// repeat runs one measured workload: warmups, then repetitions, each after a reset and the
+// setup (such as filling the cache to a depth), which is not timed.
+func (r *runner) repeat(ctx context.Context, m *Measure, setup func() error, call func(fn func(llama.Token) bool) (llama.Result, error), tokensForEnergy func(Call) int) error {
+	for rep := -r.spec.Warmup + 1; rep <= r.spec.Repetitions; rep++ {
+		r.tell(Event{Label: m.Label, Rep: max(rep, 0), Reps: r.spec.Repetitions})
+		if err := r.sess.Reset(); err != nil {
+			return err
+		}
+		if setup != nil {
+			if err := setup(); err != nil {
+				return fmt.Errorf("%s: %w", m.Label, err)
+			}
+		}
+		c, err := r.measure(ctx, rep > 0, call)
+		if err != nil {
+			return fmt.Errorf("%s: %w", m.Label, err)
+		}
+		if rep > 0 {
+			m.Calls = append(m.Calls, c)
+		}
+	}
+	r.finish(m, tokensForEnergy)
+	r.res.Measures = append(r.res.Measures, *m)
+	return nil
+}
+
+// measure times one call at the token callback with the monotonic clock, with the GPU
+// monitor around it when monitored.
+func (r *runner) measure(ctx context.Context, monitored bool, call func(fn func(llama.Token) bool) (llama.Result, error)) (Call, error) {
+	if err := ctx.Err(); err != nil {
+		return Call{}, err
+	}
+	var probe Probe
+	if monitored && r.opts.Monitor != nil && r.noGPU == "" {
+		p, err := r.opts.Monitor.Start()
+		if err != nil {
+			return Call{}, fmt.Errorf("gpu monitor: %w", err)
+		}
+		probe = p
+	}
+	stamps := make([]time.Time, 0, r.spec.GenTokens+r.spec.ChatMaxTokens)
+	start := time.Now()
+	res, err := call(func(llama.Token) bool {
+		stamps = append(stamps, time.Now())
+		return true
+	})
+	end := time.Now()
+	var sample *GPUSample
+	if probe != nil {
+		s, perr := probe.Stop()
+		if perr != nil && err == nil {
+			err = fmt.Errorf("gpu monitor: %w", perr)
+		}
+		sample = &s
+	}
+	if err != nil {
+		return Call{}, err
+	}
+	c := Call{
+		PromptTokens:    res.PromptTokens,
+		Tokens:          res.Tokens,
+		Stop:            string(res.Stop),
+		E2EMs:           ms(end.Sub(start)),
+		EnginePromptTPS: res.Perf.PromptTokensPerSecond(),
+		EngineEvalTPS:   res.Perf.EvalTokensPerSecond(),
+		EnginePromptMs:  res.Perf.PromptEvalMs,
+		EngineEvalMs:    res.Perf.EvalMs,
+		GPU:             sample,
+	}
+	if res.PromptTime > 0 && res.PromptTokens > 0 {
+		c.PromptTPS = float64(res.PromptTokens) / res.PromptTime.Seconds()
+	}
+	if len(stamps) > 0 {
+		c.TTFTMs = ms(stamps[0].Sub(start))
+	}
+	if n := len(stamps); n > 1 {
+		c.DecodeTPS = float64(n-1) / stamps[n-1].Sub(stamps[0]).Seconds()
+		c.itl = make([]float64, n-1)
+		for i := 1; i < n; i++ {
+			c.itl[i-1] = ms(stamps[i].Sub(stamps[i-1]))
+		}
+		c.ITL = Summarize(c.itl)
+	}
+	return c, nil
+}
+
+func (r *runner) prompt(ctx context.Context) error {
+	n := r.spec.PromptTokens
+	m := &Measure{Workload: WorkloadPrompt, Label: fmt.Sprintf("pp%d", n)}
+	if n > r.sess.ContextSize() {
+		r.res.Skipped = append(r.res.Skipped, fmt.Sprintf("%s: %d tokens do not fit in the context of %d", m.Label, n, r.sess.ContextSize()))
+		return nil
+	}
+	toks := r.randomTokens(n)
+	return r.repeat(ctx, m, nil, func(func(llama.Token) bool) (llama.Result, error) {
+		return r.sess.Prefill(ctx, toks)
+	}, func(c Call) int { return c.PromptTokens })
+}
+
+func (r *runner) generate(ctx context.Context, depth int) error {
+	n := r.spec.GenTokens
+	m := &Measure{Workload: WorkloadGenerate, Label: fmt.Sprintf("tg%d", n), Depth: depth}
+	var setup func() error
+	if depth > 0 {
+		m.Workload, m.Label = WorkloadDepth, fmt.Sprintf("tg%d@d%d", n, depth)
+		fill := r.randomTokens(depth)
+		setup = func() error {
+			_, err := r.sess.Prefill(ctx, fill)
+			return err
+		}
+	}
+	first := r.randomTokens(1)[:1]
+	if depth > 0 {
+		first = []int32{int32(r.rng.IntN(r.info.VocabSize))}
+	}
+	opts := llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true}
+	return r.repeat(ctx, m, setup, func(fn func(llama.Token) bool) (llama.Result, error) {
+		return r.sess.GenerateTokens(ctx, first, opts, fn)
+	}, func(c Call) int { return c.Tokens })
+}
+
+func (r *runner) depths(ctx context.Context) error {
+	for _, d := range r.spec.Depths {
+		if d+r.spec.GenTokens+1 > r.sess.ContextSize() {
+			r.res.Skipped = append(r.res.Skipped, fmt.Sprintf("depth %d: %d + %d tokens do not fit in the context of %d", d, d, r.spec.GenTokens+1, r.sess.ContextSize()))
+			continue
+		}
+		if d == 0 && r.spec.has(WorkloadGenerate) {
+			continue // measured already as tg
+		}
+		if err := r.generate(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *runner) chat(ctx context.Context) error {
+	m := &Measure{Workload: WorkloadChat, Label: "chat"}
+	texts := make([]string, len(r.spec.Prompts))
+	for i, p := range r.spec.Prompts {
+		text := p.Text
+		if r.info.ChatTemplate != "" {
+			t, err := r.model.ChatPrompt([]llama.Message{{Role: "user", Content: p.Text}})
+			if err != nil {
+				return fmt.Errorf("chat prompt %s: %w", p.ID, err)
+			}
+			text = t
+		}
+		texts[i] = text
+	}
+	if r.info.ChatTemplate == "" {
+		r.res.Skipped = append(r.res.Skipped, "chat template: the model has none; prompts were sent raw")
+	}
+	opts := llama.GenerateOptions{MaxTokens: r.spec.ChatMaxTokens}
+	perPrompt := make([][]Call, len(texts))
+	replies := make([]string, len(texts))
+	for rep := -r.spec.Warmup + 1; rep <= r.spec.Repetitions; rep++ {
+		for i, text := range texts {
+			if rep <= 0 && i > 0 {
+				break // a warmup runs the first prompt only
+			}
+			r.tell(Event{Label: m.Label, Rep: max(rep, 0), Reps: r.spec.Repetitions, Prompt: r.spec.Prompts[i].ID})
+			if err := r.sess.Reset(); err != nil {
+				return err
+			}
+			var reply string
+			c, err := r.measure(ctx, rep > 0, func(fn func(llama.Token) bool) (llama.Result, error) {
+				res, err := r.sess.Generate(ctx, text, opts, fn)
+				reply = res.Text
+				return res, err
+			})
+			if err != nil {
+				return fmt.Errorf("chat %s: %w", r.spec.Prompts[i].ID, err)
+			}
+			if rep <= 0 {
+				continue
+			}
+			c.PromptID = r.spec.Prompts[i].ID
+			m.Calls = append(m.Calls, c)
+			perPrompt[i] = append(perPrompt[i], c)
+			if rep == 1 {
+				replies[i] = reply
+			}
+		}
+	}
+	r.finish(m, func(c Call) int { return c.Tokens })
+	r.res.Measures = append(r.res.Measures, *m)
+	for i, calls := range perPrompt {
+		p := ChatPrompt{ID: r.spec.Prompts[i].ID, Lang: r.spec.Prompts[i].Lang, Stops: map[string]int{}, Reply: replies[i]}
+		p.Tokens = summarizeCalls(calls, func(c Call) float64 { return float64(c.Tokens) })
+		p.E2EMs = summarizeCalls(calls, func(c Call) float64 { return c.E2EMs })
+		p.TTFTMs = summarizeCalls(calls, func(c Call) float64 { return c.TTFTMs })
+		p.DecodeTPS = summarizeCalls(calls, decodeTPS)
+		for _, c := range calls {
+			p.Stops[c.Stop]++
+		}
+		r.res.Chat = append(r.res.Chat, p)
+	}
+	return nil
+}
+
+// finish aggregates a measure's calls; tokens says how many tokens a call's energy is spent on.
+func (r *runner) finish(m *Measure, tokens func(Call) int) {
+	calls := m.Calls
+	m.Reps = len(calls)
+	m.PromptTokens = summarizeCalls(calls, func(c Call) float64 { return float64(c.PromptTokens) })
+	m.Tokens = summarizeCalls(calls, func(c Call) float64 { return float64(c.Tokens) })
+	m.TTFTMs = summarizeCalls(calls, func(c Call) float64 { return nonZero(c.TTFTMs) })
+	m.PromptTPS = summarizeCalls(calls, func(c Call) float64 { return nonZero(c.PromptTPS) })
+	m.DecodeTPS = summarizeCalls(calls, decodeTPS)
+	m.E2EMs = summarizeCalls(calls, func(c Call) float64 { return c.E2EMs })
+	m.EnginePromptTPS = summarizeCalls(calls, func(c Call) float64 { return nonZero(c.EnginePromptTPS) })
+	m.EngineEvalTPS = summarizeCalls(calls, func(c Call) float64 { return nonZero(c.EngineEvalTPS) })
+	var itl []float64
+	for _, c := range calls {
+		itl = append(itl, c.itl...)
+	}
+	m.ITLMs = Summarize(itl)
+	m.HarnessOverhead = overhead(m.DecodeTPS, m.EngineEvalTPS)
+	m.PromptOverhead = overhead(m.PromptTPS, m.EnginePromptTPS)
+	m.GPU, m.GPUUnavailable = r.gpuMeasure(m, tokens)
+}
+
+func (r *runner) gpuMeasure(m *Measure, tokens func(Call) int) (*GPUMeasure, string) {
+	if r.noGPU != "" {
+		return nil, r.noGPU
+	}
+	if r.opts.Monitor == nil {
+		return nil, "no GPU monitor"
+	}
+	g := &GPUMeasure{}
+	var proc, peak, base, energy, jpt, power, peakPower, samples, interval, roof []float64
+	seen := true
+	bw := r.peakBandwidth()
+	for _, c := range m.Calls {
+		s := c.GPU
+		if s == nil {
+			continue
+		}
+		seen = seen && s.ProcessSeen
+		proc = append(proc, mib(s.PeakProcessBytes))
+		peak = append(peak, mib(s.PeakUsedBytes))
+		base = append(base, mib(s.BaselineUsedBytes))
+		energy = append(energy, s.EnergyJ)
+		if n := tokens(c); n > 0 && s.EnergyMethod != "unavailable" {
+			jpt = append(jpt, s.EnergyJ/float64(n))
+		}
+		power = append(power, s.MeanPowerW)
+		peakPower = append(peakPower, s.PeakPowerW)
+		samples = append(samples, float64(s.Samples))
+		interval = append(interval, s.IntervalMs)
+		g.EnergyMethod = s.EnergyMethod
+		if m.Workload != WorkloadPrompt && bw > 0 && c.DecodeTPS > 0 {
+			roof = append(roof, 100*float64(r.info.SizeBytes)*c.DecodeTPS/bw)
+		}
+	}
+	if len(peak) == 0 {
+		return nil, "no GPU samples"
+	}
+	if seen {
+		st := Summarize(proc)
+		g.PeakProcessMiB = &st
+	}
+	g.PeakDeviceUsedMiB = Summarize(peak)
+	g.BaselineDeviceUsedMiB = Summarize(base)
+	g.EnergyJ = Summarize(energy)
+	g.JPerToken = Summarize(jpt)
+	g.MeanPowerW = Summarize(power)
+	g.PeakPowerW = Summarize(peakPower)
+	g.Samples = Summarize(samples)
+	g.IntervalMs = Summarize(interval)
+	if len(roof) > 0 {
+		st := Summarize(roof)
+		g.RooflinePct = &st
+	}
+	return g, ""
+}
+
+// peakBandwidth is the bandwidth of the fastest GPU watched: with layers split over several
+// GPUs a token still passes through them one after another.
+func (r *runner) peakBandwidth() float64 {
+	bw := 0.0
+	for _, g := range r.gpus {
+		bw = max(bw, g.PeakBandwidthBytesPerSec)
+	}
+	return bw
+}
+
+func summarizeCalls(calls []Call, f func(Call) float64) Stat {
+	v := make([]float64, len(calls))
+	for i, c := range calls {
+		v[i] = f(c)
+	}
+	return Summarize(v)
+}
+
+// decodeTPS leaves out calls with fewer than two tokens, which have no decode rate.
+func decodeTPS(c Call) float64 {
+	if c.Tokens < 2 {
+		return nan
+	}
+	return c.DecodeTPS
+}
+
+func overhead(harness, engine Stat) *float64 {
+	if harness.N == 0 || engine.N == 0 || engine.Mean <= 0 {
+		return nil
+	}
+	o := 1 - harness.Mean/engine.Mean
+	return &o
+}
+
+var nan = func() float64 { var z float64; return z / z }()
+
+func nonZero(x float64) float64 {
+	if x == 0 {
+		return nan
+	}
+	return x
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+
+// errIncomplete marks a RunAll whose specs did not all finish.
+var errIncomplete = errors.New("incomplete")

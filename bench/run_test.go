@@ -1,0 +1,244 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func quickSpec(model string) Spec {
+	return Spec{Model: model, Repetitions: 3, Warmup: 1, PromptTokens: 64, GenTokens: 16, Depths: []int{0, 1024, 4096}, ChatPrompts: 2, ChatMaxTokens: 32, SkipHash: true}
+}
+
+func TestRunWithFakeEngine(t *testing.T) {
+	m := newFakeModel()
+	mon := &fakeMonitor{gpus: []GPUInfo{{Index: 0, Name: "Fake H100", DriverVersion: "580", CUDAVersion: "13.0", PeakBandwidthBytesPerSec: 4 << 30}}}
+	var events []Event
+	res, err := Run(context.Background(), quickSpec("fake.gguf"), Options{Loader: fakeLoader(m), Monitor: mon, Progress: func(e Event) { events = append(events, e) }})
+	require.NoError(t, err)
+	assert.True(t, res.Complete)
+	assert.Equal(t, Schema, res.Schema)
+	assert.Equal(t, "fake", res.Name)
+	assert.Equal(t, 2, m.closed, "the cold load is closed, then the warm one at the end")
+	require.Len(t, m.sessions, 1)
+	s := m.sessions[0]
+	assert.True(t, s.closed)
+
+	labels := []string{}
+	for _, me := range res.Measures {
+		labels = append(labels, me.Label)
+	}
+	assert.Equal(t, []string{"pp64", "tg16", "tg16@d1024", "chat"}, labels)
+	assert.Len(t, res.Skipped, 1, "depth 4096 does not fit in a 2048 context")
+	assert.Contains(t, res.Skipped[0], "depth 4096")
+
+	// 1 warmup + 3 repetitions of each, every call after a reset.
+	pp := res.Measure("pp64")
+	require.NotNil(t, pp)
+	assert.Equal(t, 3, pp.Reps)
+	assert.Len(t, pp.Calls, 3)
+	assert.Equal(t, 64.0, pp.PromptTokens.Mean)
+	assert.InDelta(t, 800, pp.PromptTPS.Mean, 1e-6)
+	assert.InDelta(t, 1000, pp.EnginePromptTPS.Mean, 1e-6)
+	require.NotNil(t, pp.PromptOverhead)
+	assert.InDelta(t, 0.2, *pp.PromptOverhead, 1e-9)
+	assert.Nil(t, pp.GPU.RooflinePct, "prompt processing has no bandwidth roofline")
+	assert.InDelta(t, 1.0, pp.GPU.JPerToken.Mean, 1e-9, "64 J over 64 prompt tokens")
+
+	tg := res.Measure("tg16")
+	require.NotNil(t, tg)
+	assert.Equal(t, 16.0, tg.Tokens.Mean)
+	assert.InDelta(t, 500, tg.EngineEvalTPS.Mean, 1e-6, "15 evals in 30 ms")
+	assert.Positive(t, tg.DecodeTPS.Mean)
+	require.NotNil(t, tg.HarnessOverhead)
+	assert.Equal(t, 15*3, tg.ITLMs.N, "the intervals of all repetitions are pooled")
+	assert.Equal(t, 15, tg.Calls[0].ITL.N)
+	require.NotNil(t, tg.GPU)
+	require.NotNil(t, tg.GPU.PeakProcessMiB)
+	assert.Equal(t, 3, tg.GPU.PeakProcessMiB.N)
+	assert.InDelta(t, 4.0, tg.GPU.JPerToken.Mean, 1e-9, "64 J over 16 tokens")
+	require.NotNil(t, tg.GPU.RooflinePct)
+	var roof []float64
+	for _, c := range tg.Calls {
+		roof = append(roof, 100*float64(1<<30)*c.DecodeTPS/float64(4<<30))
+	}
+	assert.InDelta(t, Summarize(roof).Mean, tg.GPU.RooflinePct.Mean, 1e-9)
+	assert.Equal(t, "counter", tg.GPU.EnergyMethod)
+
+	d := res.Measure("tg16@d1024")
+	require.NotNil(t, d)
+	assert.Equal(t, 1024, d.Depth)
+	assert.Equal(t, WorkloadDepth, d.Workload)
+
+	chat := res.Measure("chat")
+	require.NotNil(t, chat)
+	assert.Equal(t, 2*3, chat.Reps, "two prompts, three repetitions")
+	require.Len(t, res.Chat, 2)
+	assert.Equal(t, "en-hash-table", res.Chat[0].ID)
+	assert.Equal(t, 3, res.Chat[0].E2EMs.N)
+	assert.NotEmpty(t, res.Chat[0].Reply)
+	assert.Equal(t, map[string]int{"eog": 3}, res.Chat[0].Stops)
+
+	// Monitored: every measured call, never a warmup.
+	assert.Equal(t, 3*3+2*3, mon.probes)
+	// Resets: every call of every workload, warmups included (chat warms up on one prompt).
+	assert.Equal(t, 4+4+4+(1+6), s.resets)
+	assert.Equal(t, []int{64, 64, 64, 64, 1024, 1024, 1024, 1024}, s.prefills)
+
+	assert.Equal(t, "Fake H100", res.Meta.GPUs[0].Name)
+	assert.Equal(t, "580", res.Meta.Driver)
+	assert.NotEmpty(t, res.Meta.GoVersion)
+	assert.NotEmpty(t, events)
+	assert.Equal(t, "load", events[0].Label)
+
+	// JSON round trip: no NaN or Inf can sneak in.
+	data, err := json.Marshal(res)
+	require.NoError(t, err)
+	var back Result
+	require.NoError(t, json.Unmarshal(data, &back))
+	assert.Equal(t, res.Measures[1].DecodeTPS, back.Measures[1].DecodeTPS)
+}
+
+func TestRunWithoutMonitorSaysGPUUnavailable(t *testing.T) {
+	m := newFakeModel()
+	spec := quickSpec("fake.gguf")
+	spec.Workloads = []Workload{WorkloadGenerate}
+	res, err := Run(context.Background(), spec, Options{Loader: fakeLoader(m)})
+	require.NoError(t, err)
+	tg := res.Measure("tg16")
+	require.NotNil(t, tg)
+	assert.Nil(t, tg.GPU)
+	assert.Equal(t, "no GPU monitor", tg.GPUUnavailable)
+
+	m.info.GPU = false
+	res, err = Run(context.Background(), spec, Options{Loader: fakeLoader(m), Monitor: &fakeMonitor{gpus: []GPUInfo{{Name: "x"}}}})
+	require.NoError(t, err)
+	assert.Equal(t, "the model runs on the CPU", res.Measure("tg16").GPUUnavailable)
+
+	res, err = Run(context.Background(), spec, Options{Loader: fakeLoader(m), Monitor: &fakeMonitor{err: os.ErrNotExist}})
+	require.NoError(t, err)
+	assert.Contains(t, res.Measure("tg16").GPUUnavailable, "not exist")
+}
+
+func TestRunCancelledKeepsWhatFinished(t *testing.T) {
+	m := newFakeModel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m.cancel, m.cancelAt = cancel, 3
+	res, err := Run(ctx, quickSpec("fake.gguf"), Options{Loader: fakeLoader(m)})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.False(t, res.Complete)
+	assert.NotEmpty(t, res.Error)
+	assert.NotNil(t, res.Measure("tg16"), "finished workloads are kept")
+	assert.Nil(t, res.Measure("chat"))
+	assert.Equal(t, 2, m.closed, "the model is closed on the way out")
+}
+
+func TestRunErrors(t *testing.T) {
+	m := newFakeModel()
+	_, err := Run(context.Background(), Spec{}, Options{Loader: fakeLoader(m)})
+	require.ErrorContains(t, err, "no model")
+	_, err = Run(context.Background(), Spec{Model: "missing.gguf"}, Options{Loader: fakeLoader(m)})
+	require.ErrorContains(t, err, "no such file")
+	for name, spec := range map[string]Spec{
+		"workload":    {Model: "x", Workloads: []Workload{"dance"}},
+		"repetitions": {Model: "x", Repetitions: -1},
+		"gen tokens":  {Model: "x", GenTokens: 1},
+		"flash":       {Model: "x", FlashAttention: "sometimes"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Run(context.Background(), spec, Options{Loader: fakeLoader(m)})
+			require.Error(t, err)
+		})
+	}
+	m.failChatAt = 2
+	spec := quickSpec("fake.gguf")
+	spec.Workloads = []Workload{WorkloadChat}
+	res, err := Run(context.Background(), spec, Options{Loader: fakeLoader(m)})
+	require.ErrorContains(t, err, "scripted failure")
+	assert.False(t, res.Complete)
+}
+
+func TestRunAllWritesEachModelAsItFinishes(t *testing.T) {
+	dir := t.TempDir()
+	m := newFakeModel()
+	specs := []Spec{quickSpec("a.gguf"), quickSpec("missing.gguf"), quickSpec("c d.gguf")}
+	for i := range specs {
+		specs[i].Workloads = []Workload{WorkloadGenerate}
+	}
+	results, err := RunAll(context.Background(), specs, dir, Options{Loader: fakeLoader(m)})
+	require.ErrorContains(t, err, "1 of 3 models failed")
+	require.Len(t, results, 3)
+	for _, name := range []string{"a.json", "missing.json", "c_d.json"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		require.NoError(t, err, name)
+		var r Result
+		require.NoError(t, json.Unmarshal(data, &r))
+		assert.Equal(t, name != "missing.json", r.Complete, name)
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	for _, e := range entries {
+		assert.False(t, strings.HasSuffix(e.Name(), ".tmp"), "no temporary file is left: %s", e.Name())
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	results, err = RunAll(ctx, specs, "", Options{Loader: fakeLoader(m)})
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Empty(t, results)
+}
+
+func TestSpecContext(t *testing.T) {
+	s, err := Spec{Model: "m"}.withDefaults()
+	require.NoError(t, err)
+	assert.Equal(t, 4096+128+1, s.contextFor(32768))
+	assert.Equal(t, 4096, s.contextFor(4096))
+	s.ContextSize = 1000
+	assert.Equal(t, 1000, s.contextFor(4096))
+	s, err = Spec{Model: "m", Workloads: []Workload{WorkloadChat}}.withDefaults()
+	require.NoError(t, err)
+	assert.Equal(t, 4096, s.contextFor(0))
+	assert.Equal(t, 1, s.Warmup)
+	s, err = Spec{Model: "m", Warmup: -1}.withDefaults()
+	require.NoError(t, err)
+	assert.Equal(t, 0, s.Warmup)
+}
+
+func TestBaselinePrompts(t *testing.T) {
+	p, err := BaselinePrompts()
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, len(p), 10)
+	langs := map[string]int{}
+	for _, x := range p {
+		langs[x.Lang]++
+		assert.NotEmpty(t, x.Text)
+	}
+	assert.Positive(t, langs["en"])
+	assert.Positive(t, langs["pt"])
+}
+
+func TestFileName(t *testing.T) {
+	assert.Equal(t, "gemma-2-2b-it.Q4_K_M", FileName("gemma-2-2b-it.Q4_K_M"))
+	assert.Equal(t, "a_b", FileName("a/b"))
+	assert.Equal(t, "model", FileName(".."))
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "sub", "x.json")
+	require.NoError(t, WriteFileAtomic(p, []byte("one")))
+	require.NoError(t, WriteFileAtomic(p, []byte("two")))
+	data, err := os.ReadFile(p)
+	require.NoError(t, err)
+	assert.Equal(t, "two", string(data))
+	require.Error(t, SaveJSON(p, math.NaN()))
+	data, _ = os.ReadFile(p)
+	assert.Equal(t, "two", string(data), "a failed save leaves the old file")
+}
