@@ -99,8 +99,10 @@ func TinySpecs() []Spec {
 			ChatTemplate: mistralTemplate,
 		},
 		{
+			// Heads 128 wide, as no real gemma2 has 64: llama.cpp's CUDA flash attention has no
+			// kernel for soft-capped attention with 64-wide heads and aborts on one.
 			ID: "tiny-gemma2", Arch: "gemma2", Name: "tiny-gemma2",
-			Layers: 2, Embd: 256, Heads: 4, KVHeads: 2, HeadDim: 64, FF: 512,
+			Layers: 2, Embd: 256, Heads: 2, KVHeads: 1, HeadDim: 128, FF: 512,
 			Context: 512, SlidingWindow: 256, RopeTheta: 10000, NormEps: 1e-6,
 			AttnSoftcap: 50, FinalSoftcap: 30,
 			// Gemma's 108 leading special tokens need a larger vocabulary for the byte tokens and

@@ -47,7 +47,9 @@ func smallFile() []byte {
 
 // FuzzValidate feeds arbitrary bytes to the validator: it must never panic or hang, every
 // error must be ErrInvalid (a bytes.Reader cannot fail otherwise), and whatever it accepts
-// must hold together: tensors aligned, packed and inside the file.
+// must hold together: tensors aligned, packed, of a size that does not overflow, and inside
+// the file. testdata/fuzz/FuzzValidate holds small seeds and the input of a bug found while
+// writing it (nbytes-overflow: a tensor whose byte size wrapped to zero was accepted).
 func FuzzValidate(f *testing.F) {
 	path := filepath.Join(f.TempDir(), "micro.gguf")
 	if err := Write(path, microSpec(), WriteOptions{Seed: 1, Type: TypeF16}); err != nil {
@@ -81,6 +83,14 @@ func FuzzValidate(f *testing.F) {
 		for _, ti := range file.Tensors {
 			if ti.Offset != next {
 				t.Fatalf("%s at %d, want %d", ti.Name, ti.Offset, next)
+			}
+			// The size in floating point, which cannot wrap around as integer arithmetic can.
+			size := float64(ti.Type.TypeSize()) / float64(ti.Type.BlockSize())
+			for _, d := range ti.Dims {
+				size *= float64(d)
+			}
+			if size > float64(int64(len(b))-file.DataOffset-ti.Offset) {
+				t.Fatalf("%s: %g bytes of data accepted in a %d-byte file", ti.Name, size, len(b))
 			}
 			if end := file.DataOffset + ti.Offset + ti.Bytes(); end > int64(len(b)) || end < file.DataOffset {
 				t.Fatalf("%s ends at %d of %d", ti.Name, end, len(b))

@@ -100,6 +100,12 @@ func Malformed(t testing.TB, dir string) []Case {
 		m.u32("n_dims 5", norm.nDims, 5, "5 dimensions"),
 		m.u64s("dim overflow", embd.dims, []uint64{1 << 40, 1 << 40}, "overflows"),
 		m.u64s("negative dim", embd.dims, []uint64{1 << 63}, "must be positive"),
+		// 2^62 F32 elements are 2^64 bytes: ggml_nbytes wraps to 0, so gguf.cpp and the loader's
+		// bounds check accept it; only the model's shape check for output.weight stops it.
+		m.bytes("data size overflow", m.patched(
+			edit{last.dims, binary.LittleEndian.AppendUint64(binary.LittleEndian.AppendUint64(nil, 1<<62), 1)},
+			edit{last.typ, binary.LittleEndian.AppendUint32(nil, uint32(gguf.TypeF32))},
+		), "data size of shape"),
 		unsafeForLlama(m.u64s("zero dim", embd.dims+8, []uint64{0}, "must be positive")),
 		m.u32("unknown tensor type", q.typ, 99, "unknown ggml type 99"),
 		m.u32("removed tensor type", q.typ, 4, "unknown ggml type 4"),
@@ -182,11 +188,24 @@ func (m mutator) bytes(name string, b []byte, reason string) Case {
 	return Case{Name: name, Path: path, WantErr: gguf.ErrInvalid, Reason: reason}
 }
 
+// edit is bytes to write over the base at an offset.
+type edit struct {
+	off int64
+	b   []byte
+}
+
+// patched is a copy of the base with the edits applied.
+func (m mutator) patched(edits ...edit) []byte {
+	out := append([]byte(nil), m.base...)
+	for _, e := range edits {
+		copy(out[e.off:], e.b)
+	}
+	return out
+}
+
 // put overwrites the base at off with b.
 func (m mutator) put(name string, off int64, b []byte, reason string) Case {
-	out := append([]byte(nil), m.base...)
-	copy(out[off:], b)
-	return m.bytes(name, out, reason)
+	return m.bytes(name, m.patched(edit{off, b}), reason)
 }
 
 func (m mutator) u32(name string, off int64, v uint32, reason string) Case {
