@@ -77,6 +77,10 @@ func loadBackendLocked(path string) error {
 			return fmt.Errorf("load backend %s: %w: %s", abs, ErrBackend, explain(lines, "the module could not be loaded"))
 		}
 		backend.loaded = append(backend.loaded, abs)
+		// The module brings its own copy of ggml's base library, with its own logger.
+		csoname := C.CString("libggml-base.so.0")
+		C.llmb_route_loaded_base(csoname)
+		C.free(unsafe.Pointer(csoname))
 		slog.Debug("llama: backend loaded", "path", abs)
 	}
 	return nil

@@ -11,6 +11,7 @@
 package llama
 
 // #cgo CXXFLAGS: -std=c++17
+// #cgo LDFLAGS: -Wl,--wrap=ggml_backend_free -Wl,--wrap=ggml_backend_sched_free
 // #include <stdlib.h>
 // #include "helpers.h"
 import "C"

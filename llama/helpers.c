@@ -1,5 +1,7 @@
 #include "helpers.h"
 
+#include <dlfcn.h>
+#include <pthread.h>
 #include <string.h>
 
 extern void llmbLog(int level, char * text);
@@ -22,24 +24,103 @@ void llmb_install_abort_hook(void) {
     ggml_set_abort_callback(llmb_abort_hook);
 }
 
+bool llmb_route_loaded_base(const char * soname) {
+    void * lib = dlopen(soname, RTLD_NOW | RTLD_NOLOAD);
+    if (lib == NULL) {
+        return false;
+    }
+    void (*log_set)(ggml_log_callback, void *) = (void (*)(ggml_log_callback, void *)) dlsym(lib, "ggml_log_set");
+    ggml_abort_callback_t (*abort_set)(ggml_abort_callback_t) = (ggml_abort_callback_t (*)(ggml_abort_callback_t)) dlsym(lib, "ggml_set_abort_callback");
+    if (log_set != NULL) {
+        log_set(llmb_log, NULL);
+    }
+    if (abort_set != NULL) {
+        abort_set(llmb_abort_hook);
+    }
+    dlclose(lib);
+    return log_set != NULL;
+}
+
 bool llmb_abort_cb(void * data) {
     return __atomic_load_n((const int32_t *) data, __ATOMIC_RELAXED) != 0;
 }
 
-int32_t llmb_argmax(struct llama_context * ctx, int32_t idx, int32_t n_vocab) {
-    const float * logits = llama_get_logits_ith(ctx, idx);
-    if (logits == NULL || n_vocab <= 0) {
+#if defined(__AVX2__)
+#include <immintrin.h>
+
+// argmax_avx2 keeps, in each lane of four interleaved accumulators, the first largest value
+// it has seen and its index; the lanes are then merged, ties going to the smaller index. NaNs
+// never win a strict comparison, as in the scalar loop; a NaN first element is handled by the
+// caller.
+static int32_t argmax_avx2(const float * l, int32_t n) {
+    __m256 best[4];
+    __m256i bidx[4];
+    __m256i idx[4];
+    for (int k = 0; k < 4; k++) {
+        best[k] = _mm256_set1_ps(l[0]);
+        bidx[k] = _mm256_setzero_si256();
+        idx[k] = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(8 * k));
+    }
+    const __m256i step = _mm256_set1_epi32(32);
+    int32_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        for (int k = 0; k < 4; k++) {
+            const __m256 v = _mm256_loadu_ps(l + i + 8 * k);
+            const __m256 gt = _mm256_cmp_ps(v, best[k], _CMP_GT_OQ);
+            best[k] = _mm256_blendv_ps(best[k], v, gt);
+            bidx[k] = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(bidx[k]), _mm256_castsi256_ps(idx[k]), gt));
+            idx[k] = _mm256_add_epi32(idx[k], step);
+        }
+    }
+    float bv[32];
+    int32_t bi[32];
+    for (int k = 0; k < 4; k++) {
+        _mm256_storeu_ps(bv + 8 * k, best[k]);
+        _mm256_storeu_si256((__m256i *) (bi + 8 * k), bidx[k]);
+    }
+    float max = bv[0];
+    int32_t b = bi[0];
+    for (int k = 1; k < 32; k++) {
+        if (bv[k] > max || (bv[k] == max && bi[k] < b)) {
+            max = bv[k];
+            b = bi[k];
+        }
+    }
+    for (; i < n; i++) {
+        if (l[i] > max) {
+            max = l[i];
+            b = i;
+        }
+    }
+    return b;
+}
+#endif
+
+int32_t llmb_argmax_f32(const float * logits, int32_t n) {
+    if (logits == NULL || n <= 0) {
         return -1;
     }
+    // llama.cpp's greedy sampler keeps the first element unless another is strictly larger.
+    if (logits[0] != logits[0]) {
+        return 0;
+    }
+#if defined(__AVX2__)
+    return argmax_avx2(logits, n);
+#else
     int32_t best = 0;
     float max = logits[0];
-    for (int32_t i = 1; i < n_vocab; i++) {
+    for (int32_t i = 1; i < n; i++) {
         if (logits[i] > max) {
             max = logits[i];
             best = i;
         }
     }
     return best;
+#endif
+}
+
+int32_t llmb_argmax(struct llama_context * ctx, int32_t idx, int32_t n_vocab) {
+    return llmb_argmax_f32(llama_get_logits_ith(ctx, idx), n_vocab);
 }
 
 void llmb_batch_fill(struct llama_batch * batch, const int32_t * tokens, int32_t n, int32_t pos0, bool want_logits) {
@@ -62,4 +143,43 @@ void llmb_flag_set(int32_t * flag, int32_t v) {
 
 int32_t llmb_flag_get(const int32_t * flag) {
     return __atomic_load_n(flag, __ATOMIC_RELAXED);
+}
+
+// The functions the linker's --wrap renames; see llmb_free_deferred_backends.
+void __real_ggml_backend_free(ggml_backend_t backend);
+void __real_ggml_backend_sched_free(ggml_backend_sched_t sched);
+
+#define LLMB_MAX_DEFERRED 64
+static pthread_mutex_t deferred_mu = PTHREAD_MUTEX_INITIALIZER;
+static ggml_backend_t deferred[LLMB_MAX_DEFERRED];
+static int n_deferred;
+
+void __wrap_ggml_backend_free(ggml_backend_t backend) {
+    if (backend != NULL) {
+        ggml_backend_dev_t dev = ggml_backend_get_device(backend);
+        if (dev != NULL && ggml_backend_dev_type(dev) != GGML_BACKEND_DEVICE_TYPE_CPU) {
+            pthread_mutex_lock(&deferred_mu);
+            if (n_deferred < LLMB_MAX_DEFERRED) {
+                deferred[n_deferred++] = backend;
+                pthread_mutex_unlock(&deferred_mu);
+                return;
+            }
+            pthread_mutex_unlock(&deferred_mu);
+        }
+    }
+    __real_ggml_backend_free(backend);
+}
+
+void llmb_free_deferred_backends(void) {
+    pthread_mutex_lock(&deferred_mu);
+    for (int i = 0; i < n_deferred; i++) {
+        __real_ggml_backend_free(deferred[i]);
+    }
+    n_deferred = 0;
+    pthread_mutex_unlock(&deferred_mu);
+}
+
+void __wrap_ggml_backend_sched_free(ggml_backend_sched_t sched) {
+    __real_ggml_backend_sched_free(sched);
+    llmb_free_deferred_backends();
 }

@@ -126,6 +126,22 @@ func TestGreedyIsDeterministicAndResetWorks(t *testing.T) {
 	assert.Equal(t, first.PromptTokens, second.PromptTokens)
 }
 
+func TestGreedyPicksWhatTheSamplerChainPicksWithTopK1(t *testing.T) {
+	// top-k 1 leaves the sampler chain a single candidate, the largest logit, so llama.cpp's
+	// own samplers must agree with the binding's argmax token for token.
+	for _, id := range tinyIDs {
+		t.Run(id, func(t *testing.T) {
+			_, s := openTiny(t, id)
+			greedy, err := s.Generate(context.Background(), "compare the two", llama.GenerateOptions{MaxTokens: 24, IgnoreEOG: true}, nil)
+			require.NoError(t, err)
+			require.NoError(t, s.Reset())
+			top1, err := s.Generate(context.Background(), "compare the two", llama.GenerateOptions{MaxTokens: 24, IgnoreEOG: true, Temperature: 1, TopK: 1, Seed: 3}, nil)
+			require.NoError(t, err)
+			assert.Equal(t, top1.Text, greedy.Text)
+		})
+	}
+}
+
 func TestSamplingWithSeedIsReproducible(t *testing.T) {
 	_, s := openTiny(t, "tiny-gemma2")
 	opts := llama.GenerateOptions{MaxTokens: 16, IgnoreEOG: true, Temperature: 1.5, TopK: 100, TopP: 0.95, MinP: 0.01, Seed: 7}

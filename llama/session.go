@@ -82,6 +82,7 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	loadMu.Lock()
 	stop := captureLog()
 	cctx := C.llama_init_from_model(m.c, params)
+	C.llmb_free_deferred_backends() // those of a context that failed part way
 	lines := stop()
 	loadMu.Unlock()
 	if cctx == nil {
@@ -106,6 +107,15 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	m.sessions[s.self] = struct{}{}
 	runtime.SetFinalizer(s, func(s *Session) { _ = s.Close() })
 	return s, nil
+}
+
+// freeContext frees a llama.cpp context and then the GPU backends whose freeing the binding
+// deferred (see llmb_free_deferred_backends); loadMu keeps those of two contexts apart.
+func freeContext(c *C.struct_llama_context) {
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	C.llama_free(c)
+	C.llmb_free_deferred_backends()
 }
 
 // headDim is the width of one attention head: the GGUF's key_length where given, as for
@@ -192,7 +202,7 @@ func (s *Session) closeFromModel() {
 		return
 	}
 	C.llama_batch_free(s.batch)
-	C.llama_free(s.c)
+	freeContext(s.c)
 	C.free(unsafe.Pointer(s.abort))
 	s.c = nil
 	s.abort = nil
