@@ -66,7 +66,7 @@ type runner struct {
 }
 
 func (r *runner) run(ctx context.Context) error {
-	r.rng = rand.New(rand.NewPCG(r.spec.Seed, 0x6c6c6d62656e6368))
+	r.rng = newRNG(r.spec.Seed)
 	r.res.Meta = collectMetadata(r.spec, r.opts.Monitor)
 	r.gpus = r.res.Meta.GPUs
 	r.noGPU = r.res.Meta.GPUUnavailable
@@ -156,6 +156,12 @@ func modelInfo(info llama.Info, nCtx int) ModelInfo {
 		LayersTotal: info.LayersTotal, TrainContext: info.TrainContext, ContextSize: nCtx,
 		VocabSize: info.VocabSize, ChatTemplate: info.ChatTemplate != "",
 	}
+}
+
+// newRNG is the source of the random token ids: a PCG seeded by seed, stable across Go
+// versions.
+func newRNG(seed uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(seed, 0x6c6c6d62656e6368))
 }
 
 // randomTokens returns n token ids drawn uniformly from the vocabulary, after BOS where the

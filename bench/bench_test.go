@@ -1,0 +1,185 @@
+package bench
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/local-llm-bench/llmbench/llama"
+	"github.com/local-llm-bench/llmbench/models"
+)
+
+// The benchmarks measure each model in LLMBENCH_BENCH_MODELS (comma-separated GGUF paths), or
+// the default small model, llama-bench style: BenchmarkGenerate decodes LLMBENCH_BENCH_GEN
+// tokens (default 128) from an empty context, BenchmarkPrompt processes LLMBENCH_BENCH_PROMPT
+// token ids (default 512). One iteration is one call; the KV cache is cleared before each.
+//
+//	go test ./bench -run XXX -bench . -benchtime 5x
+//
+// Metric units are plain words per second or milliseconds, which benchstat compares as they
+// are (it rescales only units it knows, such as ns/op and B/op).
+
+func benchModels(b *testing.B) []string {
+	var paths []string
+	if env := os.Getenv("LLMBENCH_BENCH_MODELS"); env != "" {
+		for _, p := range strings.Split(env, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				paths = append(paths, p)
+			}
+		}
+	} else {
+		paths = []string{models.DefaultModelPath()}
+	}
+	var found []string
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			b.Logf("skipping %s: %v", p, err)
+			continue
+		}
+		found = append(found, p)
+	}
+	if len(found) == 0 {
+		b.Skip("no model to benchmark: set LLMBENCH_BENCH_MODELS or run make models")
+	}
+	return found
+}
+
+func envInt(b *testing.B, key string, def int) int {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 2 {
+		b.Fatalf("%s=%q: want a number of at least 2", key, v)
+	}
+	return n
+}
+
+// openBench loads path with every layer on the GPU where there is one and a session with room
+// for n tokens; both are closed when the benchmark ends.
+func openBench(b *testing.B, path string, n int) (*llama.Model, *llama.Session) {
+	m, err := llama.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	s, err := m.NewSession(llama.WithContextSize(max(n+1, 1024)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return m, s
+}
+
+// benchMonitor starts NVML sampling when a GPU runs the model; stop reports peak VRAM.
+func benchMonitor(b *testing.B, info llama.Info) (stop func()) {
+	if !info.GPU {
+		return func() {}
+	}
+	mon, err := NewNVMLMonitor(0)
+	if err != nil {
+		b.Logf("no VRAM figure: %v", err)
+		return func() {}
+	}
+	probe, err := mon.Start()
+	if err != nil {
+		mon.Close()
+		b.Logf("no VRAM figure: %v", err)
+		return func() {}
+	}
+	return func() {
+		s, err := probe.Stop()
+		mon.Close()
+		if err == nil && s.ProcessSeen {
+			b.ReportMetric(float64(s.PeakProcessBytes)/(1<<20), "vram-MiB")
+		}
+	}
+}
+
+func BenchmarkGenerate(b *testing.B) {
+	n := envInt(b, "LLMBENCH_BENCH_GEN", DefaultGenTokens)
+	for _, path := range benchModels(b) {
+		b.Run(strings.TrimSuffix(filepath.Base(path), ".gguf"), func(b *testing.B) {
+			m, s := openBench(b, path, n)
+			info := m.Info()
+			first := []int32{info.BOS}
+			if info.BOS < 0 {
+				first = []int32{0}
+			}
+			opts := llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true}
+			stamps := make([]time.Time, 0, n)
+			var tokens, calls int
+			var decode, ttft time.Duration
+			var engineMs float64
+			var engineTokens int
+			var itl []float64
+			stop := benchMonitor(b, info)
+			for b.Loop() {
+				if err := s.Reset(); err != nil {
+					b.Fatal(err)
+				}
+				stamps = stamps[:0]
+				start := time.Now()
+				res, err := s.GenerateTokens(context.Background(), first, opts, func(llama.Token) bool {
+					stamps = append(stamps, time.Now())
+					return true
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+				calls++
+				ttft += stamps[0].Sub(start)
+				decode += stamps[len(stamps)-1].Sub(stamps[0])
+				tokens += len(stamps) - 1
+				engineMs += res.Perf.EvalMs
+				engineTokens += res.Perf.EvalTokens
+				for i := 1; i < len(stamps); i++ {
+					itl = append(itl, ms(stamps[i].Sub(stamps[i-1])))
+				}
+			}
+			stop()
+			b.ReportMetric(float64(tokens)/decode.Seconds(), "tok/s")
+			b.ReportMetric(float64(engineTokens)/(engineMs/1000), "engine-tok/s")
+			b.ReportMetric(ms(ttft)/float64(calls), "ttft-ms")
+			slices.Sort(itl)
+			b.ReportMetric(Percentile(itl, 99), "itl-p99-ms")
+		})
+	}
+}
+
+func BenchmarkPrompt(b *testing.B) {
+	n := envInt(b, "LLMBENCH_BENCH_PROMPT", DefaultPromptTokens)
+	for _, path := range benchModels(b) {
+		b.Run(strings.TrimSuffix(filepath.Base(path), ".gguf"), func(b *testing.B) {
+			m, s := openBench(b, path, n)
+			r := &runner{info: m.Info()}
+			r.rng = newRNG(1)
+			toks := r.randomTokens(n)
+			var wall time.Duration
+			var engineMs float64
+			var tokens int
+			stop := benchMonitor(b, m.Info())
+			for b.Loop() {
+				if err := s.Reset(); err != nil {
+					b.Fatal(err)
+				}
+				res, err := s.Prefill(context.Background(), toks)
+				if err != nil {
+					b.Fatal(err)
+				}
+				wall += res.PromptTime
+				engineMs += res.Perf.PromptEvalMs
+				tokens += res.PromptTokens
+			}
+			stop()
+			b.ReportMetric(float64(tokens)/wall.Seconds(), "prompt-tok/s")
+			b.ReportMetric(float64(tokens)/(engineMs/1000), "engine-prompt-tok/s")
+		})
+	}
+}

@@ -1,0 +1,302 @@
+// Command gpucheck verifies the GPU path on synthetic twins (or any models) and prints one
+// table: for each model, generation and prompt tokens/s at the token callback beside
+// llama.cpp's own, their ratio, the spread of generation speed over the repetitions, peak
+// process VRAM from NVML beside nvidia-smi's figure read during a generation, and what the NVML
+// sampler costs (generation measured with and without it, alternating, in this process).
+//
+//	gpucheck -backend build/cuda -models a.gguf,b.gguf -reps 5 -out results/gpucheck
+//
+// It exits with status 1 on any error, and 2 when a check fails its target.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+
+	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/llama"
+)
+
+// Targets of the checks.
+const (
+	minRatio       = 0.97 // callback tokens/s ÷ llama.cpp's
+	maxCV          = 0.02 // of generation tokens/s over the repetitions
+	maxSamplerCost = 0.01
+	maxSMIDiff     = 0.02 // NVML peak vs nvidia-smi
+)
+
+func main() {
+	code, err := run(os.Args[1:], os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gpucheck:", err)
+		os.Exit(1)
+	}
+	os.Exit(code)
+}
+
+// Check is what gpucheck measured on one model.
+type Check struct {
+	Model          string       `json:"model"`
+	Card           string       `json:"card"`
+	Result         bench.Result `json:"result"`
+	WithoutMonitor bench.Result `json:"without_monitor"`
+	SamplerCost    float64      `json:"sampler_cost"`
+	NVMLPeakMiB    float64      `json:"nvml_peak_mib"`
+	SMIMiB         float64      `json:"nvidia_smi_mib"`
+	SMIDiff        float64      `json:"nvidia_smi_diff"`
+	Failures       []string     `json:"failures"`
+}
+
+func run(args []string, stdout, stderr io.Writer) (int, error) {
+	fs := flag.NewFlagSet("gpucheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	paths := fs.String("models", "", "comma-separated GGUF files")
+	reps := fs.Int("reps", 5, "repetitions of each measure")
+	backend := fs.String("backend", "", "GPU backend folder (default: $"+llama.BackendDirEnv+" or build/cuda)")
+	out := fs.String("out", "", "folder for the JSON of each check")
+	prompt := fs.Int("prompt", 512, "prompt tokens")
+	gen := fs.Int("gen", 128, "generated tokens")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0, nil
+		}
+		return 1, err
+	}
+	if *paths == "" {
+		return 1, fmt.Errorf("-models is required")
+	}
+	if *backend != "" {
+		if err := llama.LoadBackend(*backend); err != nil {
+			return 1, err
+		}
+	}
+	if !llama.HasGPU() {
+		return 1, fmt.Errorf("no GPU backend loaded: give -backend or set %s", llama.BackendDirEnv)
+	}
+	mon, err := bench.NewNVMLMonitor(0)
+	if err != nil {
+		return 1, err
+	}
+	defer mon.Close()
+	gpus, err := mon.GPUs()
+	if err != nil {
+		return 1, err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	var checks []Check
+	for _, p := range strings.Split(*paths, ",") {
+		spec := bench.Spec{Model: p, Repetitions: *reps, PromptTokens: *prompt, GenTokens: *gen,
+			Workloads: []bench.Workload{bench.WorkloadPrompt, bench.WorkloadGenerate}, SkipHash: true}
+		c, err := check(ctx, spec, mon, stderr)
+		if err != nil {
+			return 1, err
+		}
+		c.Card = gpus[0].Name
+		checks = append(checks, c)
+		if *out != "" {
+			if err := bench.SaveJSON(filepath.Join(*out, bench.FileName(c.Model)+".json"), c); err != nil {
+				return 1, err
+			}
+		}
+	}
+	if err := table(stdout, gpus[0], checks); err != nil {
+		return 1, err
+	}
+	for _, c := range checks {
+		if len(c.Failures) > 0 {
+			return 2, nil
+		}
+	}
+	return 0, nil
+}
+
+func check(ctx context.Context, spec bench.Spec, mon *bench.NVMLMonitor, log io.Writer) (Check, error) {
+	progress := func(e bench.Event) {
+		fmt.Fprintf(log, "%s %s %d/%d\n", e.Name, e.Label, e.Rep, e.Reps)
+	}
+	res, err := bench.Run(ctx, spec, bench.Options{Monitor: mon, Progress: progress})
+	if err != nil {
+		return Check{}, err
+	}
+	c := Check{Model: res.Name, Result: res}
+	tg := res.Measure(fmt.Sprintf("tg%d", spec.GenTokens))
+	pp := res.Measure(fmt.Sprintf("pp%d", spec.PromptTokens))
+	if tg == nil || pp == nil {
+		return c, fmt.Errorf("%s: measures missing", res.Name)
+	}
+	if r := ratio(tg.DecodeTPS.Mean, tg.EngineEvalTPS.Mean); r < minRatio {
+		c.Failures = append(c.Failures, fmt.Sprintf("generation ratio %.3f < %.2f", r, minRatio))
+	}
+	if r := ratio(pp.PromptTPS.Mean, pp.EnginePromptTPS.Mean); r < minRatio {
+		c.Failures = append(c.Failures, fmt.Sprintf("prompt ratio %.3f < %.2f", r, minRatio))
+	}
+	if cv := tg.DecodeTPS.CV(); cv > maxCV {
+		c.Failures = append(c.Failures, fmt.Sprintf("CV of generation %.4f > %.2f", cv, maxCV))
+	}
+
+	// The sampler's cost: generation again without it, then with it once more, so that drift
+	// over time does not pass for cost.
+	genOnly := spec
+	genOnly.Workloads = []bench.Workload{bench.WorkloadGenerate}
+	without, err := bench.Run(ctx, genOnly, bench.Options{Progress: progress})
+	if err != nil {
+		return c, err
+	}
+	with2, err := bench.Run(ctx, genOnly, bench.Options{Monitor: mon, Progress: progress})
+	if err != nil {
+		return c, err
+	}
+	c.WithoutMonitor = without
+	label := fmt.Sprintf("tg%d", spec.GenTokens)
+	withMean := (tg.DecodeTPS.Mean + with2.Measure(label).DecodeTPS.Mean) / 2
+	c.SamplerCost = 1 - withMean/without.Measure(label).DecodeTPS.Mean
+	if c.SamplerCost > maxSamplerCost {
+		c.Failures = append(c.Failures, fmt.Sprintf("sampler cost %.4f > %.2f", c.SamplerCost, maxSamplerCost))
+	}
+
+	if err := compareSMI(ctx, &c, spec, mon); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// compareSMI generates a long reply with the sampler running and asks nvidia-smi for this
+// process's memory half way through.
+func compareSMI(ctx context.Context, c *Check, spec bench.Spec, mon *bench.NVMLMonitor) error {
+	m, err := llama.Load(spec.Model)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	s, err := m.NewSession(llama.WithContextSize(4096))
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	probe, err := mon.Start()
+	if err != nil {
+		return err
+	}
+	smi := make(chan float64, 1)
+	smiErr := make(chan error, 1)
+	const n = 1024
+	_, err = s.GenerateTokens(ctx, []int32{m.Info().BOS}, llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true}, func(t llama.Token) bool {
+		if t.Index == n/2 {
+			go func() {
+				v, err := smiProcessMiB(os.Getpid())
+				smi <- v
+				smiErr <- err
+			}()
+		}
+		return true
+	})
+	sample, perr := probe.Stop()
+	if err != nil {
+		return err
+	}
+	if perr != nil {
+		return perr
+	}
+	c.SMIMiB = <-smi
+	if err := <-smiErr; err != nil {
+		return err
+	}
+	if !sample.ProcessSeen {
+		c.Failures = append(c.Failures, "the process never appeared in NVML's process list")
+		return nil
+	}
+	c.NVMLPeakMiB = float64(sample.PeakProcessBytes) / (1 << 20)
+	c.SMIDiff = c.NVMLPeakMiB/c.SMIMiB - 1
+	if c.SMIDiff > maxSMIDiff || c.SMIDiff < -maxSMIDiff {
+		c.Failures = append(c.Failures, fmt.Sprintf("NVML %.0f MiB vs nvidia-smi %.0f MiB", c.NVMLPeakMiB, c.SMIMiB))
+	}
+	return nil
+}
+
+func smiProcessMiB(pid int) (float64, error) {
+	out, err := exec.Command("nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits").Output()
+	if err != nil {
+		return 0, fmt.Errorf("nvidia-smi: %w", err)
+	}
+	total, found := 0.0, false
+	for _, line := range strings.Split(string(bytes.TrimSpace(out)), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) != 2 || strings.TrimSpace(f[0]) != strconv.Itoa(pid) {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(f[1]), 64)
+		if err != nil {
+			return 0, fmt.Errorf("nvidia-smi: %q: %w", line, err)
+		}
+		total, found = total+v, true
+	}
+	if !found {
+		return 0, fmt.Errorf("nvidia-smi does not list process %d:\n%s", pid, out)
+	}
+	return total, nil
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func table(w io.Writer, gpu bench.GPUInfo, checks []Check) error {
+	fmt.Fprintf(w, "%s, driver %s, CUDA %s\n", gpu.Name, gpu.DriverVersion, gpu.CUDAVersion)
+	t := tablewriter.NewWriter(w)
+	t.Header("model", "tg tok/s callback", "tg tok/s llama.cpp", "ratio", "pp tok/s callback", "pp tok/s llama.cpp", "ratio",
+		"tg CV", "VRAM NVML MiB", "nvidia-smi MiB", "diff", "sampler cost", "verdict")
+	for _, c := range checks {
+		var tg, pp *bench.Measure
+		for i := range c.Result.Measures {
+			switch c.Result.Measures[i].Workload {
+			case bench.WorkloadGenerate:
+				tg = &c.Result.Measures[i]
+			case bench.WorkloadPrompt:
+				pp = &c.Result.Measures[i]
+			}
+		}
+		verdict := "ok"
+		if len(c.Failures) > 0 {
+			verdict = strings.Join(c.Failures, "; ")
+		}
+		if err := t.Append(c.Model,
+			fmt.Sprintf("%.1f ± %.1f", tg.DecodeTPS.Mean, tg.DecodeTPS.Stddev),
+			fmt.Sprintf("%.1f ± %.1f", tg.EngineEvalTPS.Mean, tg.EngineEvalTPS.Stddev),
+			fmt.Sprintf("%.3f", ratio(tg.DecodeTPS.Mean, tg.EngineEvalTPS.Mean)),
+			fmt.Sprintf("%.0f ± %.0f", pp.PromptTPS.Mean, pp.PromptTPS.Stddev),
+			fmt.Sprintf("%.0f ± %.0f", pp.EnginePromptTPS.Mean, pp.EnginePromptTPS.Stddev),
+			fmt.Sprintf("%.3f", ratio(pp.PromptTPS.Mean, pp.EnginePromptTPS.Mean)),
+			fmt.Sprintf("%.2f%%", 100*tg.DecodeTPS.CV()),
+			fmt.Sprintf("%.0f", c.NVMLPeakMiB),
+			fmt.Sprintf("%.0f", c.SMIMiB),
+			fmt.Sprintf("%+.2f%%", 100*c.SMIDiff),
+			fmt.Sprintf("%+.2f%%", 100*c.SamplerCost),
+			verdict,
+		); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	_, err := fmt.Fprintf(w, "measured %s\n", time.Now().UTC().Format(time.RFC3339))
+	return err
+}
