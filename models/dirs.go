@@ -33,18 +33,22 @@ func DefaultModelPath() string {
 	return filepath.Join(ModelsDir(), m.File)
 }
 
-// Resolve turns a command-line model argument into a file path. idOrPath is either the path of
-// an existing file, or a catalog id whose file is in [ModelsDir]. entry is the catalog model
-// when one matches (by id, or by file name for a path) and nil otherwise. A catalog model not
-// yet downloaded gives an error wrapping [ErrNotDownloaded] that says how to get it.
+// Resolve turns a command-line model argument into a file path. idOrPath is either a path where
+// something exists (a directory or unreadable file is left for the loader to judge), or a
+// catalog id whose file is in [ModelsDir]. entry is the catalog model when one matches (by id,
+// or by file name for a path) and nil otherwise. A catalog model not yet downloaded gives an
+// error wrapping [ErrNotDownloaded] that says how to get it.
 func Resolve(idOrPath string) (path string, entry *Model, err error) {
-	if st, err := os.Stat(idOrPath); err == nil && st.Mode().IsRegular() {
+	// Anything at the path is handed on, so that the loader says what is wrong with it (a
+	// directory, no permission, a malformed file).
+	if _, err := os.Lstat(idOrPath); err == nil {
 		return idOrPath, byFile(filepath.Base(idOrPath)), nil
 	}
 	m, err := Get(idOrPath)
 	if err != nil {
 		if strings.ContainsRune(idOrPath, filepath.Separator) || strings.HasSuffix(idOrPath, ".gguf") {
-			return "", nil, fmt.Errorf("resolve %s: %w", idOrPath, fs.ErrNotExist)
+			_, serr := os.Stat(idOrPath)
+			return "", nil, fmt.Errorf("resolve: %w", serr)
 		}
 		return "", nil, fmt.Errorf("resolve: %w", err)
 	}
