@@ -18,7 +18,14 @@ type Options struct {
 	Monitor Monitor
 	// Progress is told about each call as it starts.
 	Progress func(Event)
+	// Stop, when closed, ends the run before the next call: the call under way finishes and
+	// is kept, and Run returns ErrStopped with the result so far. Cancelling the context
+	// instead stops within a token and drops the call under way.
+	Stop <-chan struct{}
 }
+
+// ErrStopped is returned by Run when Options.Stop was closed before the run was done.
+var ErrStopped = errors.New("stopped")
 
 // Event tells what Run is about to do.
 type Event struct {
@@ -97,18 +104,27 @@ func (r *runner) run(ctx context.Context) error {
 	return nil
 }
 
-func (r *runner) tell(e Event) {
+// next is called before each call: it says whether to go on, then tells Progress.
+func (r *runner) next(ctx context.Context, e Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-r.opts.Stop:
+		return ErrStopped
+	default:
+	}
 	if r.opts.Progress != nil {
 		e.Name = r.spec.Name
 		r.opts.Progress(e)
 	}
+	return nil
 }
 
 func (r *runner) load(ctx context.Context) error {
-	r.tell(Event{Label: "load"})
 	var times [2]float64
 	for i := range times {
-		if err := ctx.Err(); err != nil {
+		if err := r.next(ctx, Event{Label: "load"}); err != nil {
 			return err
 		}
 		start := time.Now()
@@ -181,7 +197,10 @@ func (r *runner) randomTokens(n int) []int32 {
 // setup (such as filling the cache to a depth), which is not timed.
 func (r *runner) repeat(ctx context.Context, m *Measure, setup func() error, call func(fn func(llama.Token) bool) (llama.Result, error), tokensForEnergy func(Call) int) error {
 	for rep := -r.spec.Warmup + 1; rep <= r.spec.Repetitions; rep++ {
-		r.tell(Event{Label: m.Label, Rep: max(rep, 0), Reps: r.spec.Repetitions})
+		if err := r.next(ctx, Event{Label: m.Label, Rep: max(rep, 0), Reps: r.spec.Repetitions}); err != nil {
+			r.keepPartial(m, tokensForEnergy)
+			return err
+		}
 		if err := r.sess.Reset(); err != nil {
 			return err
 		}
@@ -201,6 +220,17 @@ func (r *runner) repeat(ctx context.Context, m *Measure, setup func() error, cal
 	r.finish(m, tokensForEnergy)
 	r.res.Measures = append(r.res.Measures, *m)
 	return nil
+}
+
+// keepPartial keeps the repetitions of a workload that a stop or cancellation cut short, when
+// there are any: the measure then says how many it has in Reps.
+func (r *runner) keepPartial(m *Measure, tokens func(Call) int) {
+	if len(m.Calls) == 0 {
+		return
+	}
+	r.finish(m, tokens)
+	r.res.Measures = append(r.res.Measures, *m)
+	r.res.Skipped = append(r.res.Skipped, fmt.Sprintf("%s: stopped after %d of %d repetitions", m.Label, len(m.Calls), r.spec.Repetitions))
 }
 
 // measure times one call at the token callback with the monotonic clock, with the GPU
@@ -339,7 +369,10 @@ func (r *runner) chat(ctx context.Context) error {
 			if rep <= 0 && i > 0 {
 				break // a warmup runs the first prompt only
 			}
-			r.tell(Event{Label: m.Label, Rep: max(rep, 0), Reps: r.spec.Repetitions, Prompt: r.spec.Prompts[i].ID})
+			if err := r.next(ctx, Event{Label: m.Label, Rep: max(rep, 0), Reps: r.spec.Repetitions, Prompt: r.spec.Prompts[i].ID}); err != nil {
+				r.keepPartial(m, func(c Call) int { return c.Tokens })
+				return err
+			}
 			if err := r.sess.Reset(); err != nil {
 				return err
 			}

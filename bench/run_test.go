@@ -141,6 +141,36 @@ func TestRunCancelledKeepsWhatFinished(t *testing.T) {
 	assert.Equal(t, 2, m.closed, "the model is closed on the way out")
 }
 
+func TestStopFinishesTheCallUnderWay(t *testing.T) {
+	m := newFakeModel()
+	stop := make(chan struct{})
+	calls := 0
+	progress := func(e Event) {
+		if e.Label == "tg16" {
+			calls++
+			if calls == 2 {
+				close(stop) // during the second call of tg16: it finishes, no third starts
+			}
+		}
+	}
+	spec := quickSpec("fake.gguf")
+	spec.Workloads = []Workload{WorkloadPrompt, WorkloadGenerate, WorkloadChat}
+	res, err := Run(context.Background(), spec, Options{Loader: fakeLoader(m), Progress: progress, Stop: stop})
+	require.ErrorIs(t, err, ErrStopped)
+	assert.False(t, res.Complete)
+	assert.NotNil(t, res.Measure("pp64"))
+	tg := res.Measure("tg16")
+	require.NotNil(t, tg, "the repetitions done are kept")
+	assert.Equal(t, 1, tg.Reps, "the warmup, then the repetition under way when Stop closed, which finished")
+	assert.Contains(t, res.Skipped, "tg16: stopped after 1 of 3 repetitions")
+	assert.Equal(t, 2, calls)
+	assert.Equal(t, 2, m.closed)
+
+	results, err := RunAll(context.Background(), []Spec{spec, spec}, "", Options{Loader: fakeLoader(m), Stop: stop})
+	require.ErrorIs(t, err, ErrStopped)
+	assert.Len(t, results, 1, "the next model does not start")
+}
+
 func TestRunErrors(t *testing.T) {
 	m := newFakeModel()
 	_, err := Run(context.Background(), Spec{}, Options{Loader: fakeLoader(m)})

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"regexp"
@@ -10,7 +11,8 @@ import (
 // RunAll runs each spec in turn and, when dir is not empty, writes each result to
 // dir/<name>.json as soon as that model is done, atomically, so that an interrupted run keeps
 // every model it finished. A model that fails is recorded (incomplete, with its error) and the
-// next one runs; a cancelled ctx stops the loop. The error joins what went wrong.
+// next one runs; a cancelled ctx or a closed Options.Stop ends the loop. The error says what
+// went wrong.
 func RunAll(ctx context.Context, specs []Spec, dir string, opts Options) ([]Result, error) {
 	var results []Result
 	var failed []string
@@ -26,7 +28,7 @@ func RunAll(ctx context.Context, specs []Spec, dir string, opts Options) ([]Resu
 			}
 		}
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, ErrStopped) {
 				return results, fmt.Errorf("%w: %s: %w", errIncomplete, res.Name, err)
 			}
 			failed = append(failed, fmt.Sprintf("%s: %v", res.Name, err))
