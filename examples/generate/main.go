@@ -42,6 +42,7 @@ type config struct {
 	ignoreEOG bool
 	temp      float64
 	seed      uint
+	template  string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -59,6 +60,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.ignoreEOG, "ignore-eog", false, "generate all -n tokens even past end of generation")
 	fs.Float64Var(&c.temp, "temp", 0, "sampling temperature (0: greedy)")
 	fs.UintVar(&c.seed, "seed", 0, "sampling seed")
+	fs.StringVar(&c.template, "template", "", "chat template (a llama.cpp built-in name such as chatml or gemma, or Jinja) instead of the model's")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -91,7 +93,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 
-	model, err := llama.Load(path, llama.WithGPULayers(c.gpuLayers))
+	opts := []llama.ModelOption{llama.WithGPULayers(c.gpuLayers)}
+	if c.template != "" {
+		opts = append(opts, llama.WithChatTemplate(c.template))
+	}
+	model, err := llama.Load(path, opts...)
 	if err != nil {
 		return err
 	}
@@ -109,11 +115,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	opts := llama.GenerateOptions{MaxTokens: c.n, IgnoreEOG: c.ignoreEOG, Temperature: float32(c.temp), Seed: uint32(c.seed)}
+	genOpts := llama.GenerateOptions{MaxTokens: c.n, IgnoreEOG: c.ignoreEOG, Temperature: float32(c.temp), Seed: uint32(c.seed)}
 
 	var first, last time.Time
 	start := time.Now()
-	res, err := sess.Generate(ctx, prompt, opts, func(t llama.Token) bool {
+	res, err := sess.Generate(ctx, prompt, genOpts, func(t llama.Token) bool {
 		now := time.Now()
 		if t.Index == 0 {
 			first = now

@@ -16,11 +16,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/local-llm-bench/llmbench/gguf"
 	"github.com/local-llm-bench/llmbench/llama"
+	"github.com/local-llm-bench/llmbench/models"
 )
 
 func main() {
@@ -80,34 +80,21 @@ func find(specs []gguf.Spec, id string) (gguf.Spec, bool) {
 }
 
 func synth(w io.Writer, spec gguf.Spec, ftype llama.FileType, out string, seed int64) error {
-	f16 := out
-	if ftype != llama.FileTypeF16 {
-		f16 = filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".f16.tmp")
-		defer os.Remove(f16)
-	}
 	start := time.Now()
 	last := time.Now()
-	opts := gguf.WriteOptions{Seed: seed, Type: gguf.TypeF16, Progress: func(done, total int64) {
+	progress := func(done, total int64) {
 		if time.Since(last) > 5*time.Second || done == total {
 			last = time.Now()
 			fmt.Fprintf(w, "  writing F16: %5.1f%% of %.2f GB\n", 100*float64(done)/float64(total), float64(total)/1e9)
 		}
-	}}
-	if err := gguf.Write(f16, spec, opts); err != nil {
-		return err
 	}
-	fmt.Fprintf(w, "wrote F16 %s in %s\n", spec.ID, time.Since(start).Round(time.Second))
-	if ftype != llama.FileTypeF16 {
-		start = time.Now()
-		if err := llama.Quantize(f16, out, ftype); err != nil {
-			return err
-		}
-		fmt.Fprintf(w, "quantized to %s in %s\n", ftype, time.Since(start).Round(time.Second))
+	if err := models.WriteTwin(spec, out, ftype, seed, progress); err != nil {
+		return err
 	}
 	st, err := os.Stat(out)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "%s: %d bytes (%.2f GB)\n", out, st.Size(), float64(st.Size())/1e9)
+	fmt.Fprintf(w, "%s: %d bytes (%.2f GB) in %s\n", out, st.Size(), float64(st.Size())/1e9, time.Since(start).Round(time.Second))
 	return nil
 }
