@@ -2,7 +2,11 @@
 // table: for each model, generation and prompt tokens/s at the token callback beside
 // llama.cpp's own, their ratio, the spread of generation speed over the repetitions, peak
 // process VRAM from NVML beside nvidia-smi's figure read during a generation, and what the NVML
-// sampler costs (generation measured with and without it, alternating, in this process).
+// sampler costs (generation measured with and without it, alternating, in this process). It
+// also checks that the process's VRAM comes back to the same level after each model is closed,
+// and, with -oom, loads the last model again and again until the GPU is full: the load that
+// does not fit must fail with llama.ErrOutOfMemory, and once the copies are closed the model
+// must load and generate again.
 //
 //	gpucheck -backend build/cuda -models a.gguf,b.gguf -reps 5 -out results/gpucheck
 //
@@ -57,7 +61,19 @@ type Check struct {
 	NVMLPeakMiB    float64      `json:"nvml_peak_mib"`
 	SMIMiB         float64      `json:"nvidia_smi_mib"`
 	SMIDiff        float64      `json:"nvidia_smi_diff"`
-	Failures       []string     `json:"failures"`
+	// AfterCloseMiB is the process's VRAM once everything of this model is closed.
+	AfterCloseMiB float64  `json:"after_close_mib"`
+	Failures      []string `json:"failures"`
+}
+
+// OOM is what the -oom check saw.
+type OOM struct {
+	Model     string  `json:"model"`
+	Copies    int     `json:"copies"` // loaded before the one that did not fit
+	Error     string  `json:"error"`
+	IsOOM     bool    `json:"is_out_of_memory"`
+	Recovered bool    `json:"recovered"` // loaded and generated again after closing the copies
+	AfterMiB  float64 `json:"after_close_mib"`
 }
 
 func run(args []string, stdout, stderr io.Writer) (int, error) {
@@ -69,6 +85,7 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 	out := fs.String("out", "", "folder for the JSON of each check")
 	prompt := fs.Int("prompt", 512, "prompt tokens")
 	gen := fs.Int("gen", 128, "generated tokens")
+	oom := fs.Bool("oom", false, "fill the GPU with copies of the last model to check out-of-memory handling")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0, nil
@@ -107,6 +124,9 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 			return 1, err
 		}
 		c.Card = gpus[0].Name
+		if c.AfterCloseMiB, err = processMiB(mon); err != nil {
+			return 1, err
+		}
 		checks = append(checks, c)
 		if *out != "" {
 			if err := bench.SaveJSON(filepath.Join(*out, bench.FileName(c.Model)+".json"), c); err != nil {
@@ -117,12 +137,95 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 	if err := table(stdout, gpus[0], checks); err != nil {
 		return 1, err
 	}
+	failed := false
 	for _, c := range checks {
-		if len(c.Failures) > 0 {
-			return 2, nil
+		failed = failed || len(c.Failures) > 0
+	}
+	// Every model, once closed, leaves the process where the first one did: the CUDA context
+	// and nothing of the model.
+	for _, c := range checks[1:] {
+		if d := c.AfterCloseMiB - checks[0].AfterCloseMiB; d > 64 || d < -64 {
+			fmt.Fprintf(stdout, "VRAM after closing %s: %.0f MiB, after the first model: %.0f MiB\n", c.Model, c.AfterCloseMiB, checks[0].AfterCloseMiB)
+			failed = true
 		}
 	}
+	fmt.Fprintf(stdout, "process VRAM after each model was closed (MiB):")
+	for _, c := range checks {
+		fmt.Fprintf(stdout, " %.0f", c.AfterCloseMiB)
+	}
+	fmt.Fprintln(stdout)
+	if *oom {
+		o, err := fillGPU(ctx, checks[len(checks)-1].Result.Spec.Model, mon)
+		if err != nil {
+			return 1, err
+		}
+		fmt.Fprintf(stdout, "out of memory: %d copies of %s loaded; the next: %s (ErrOutOfMemory: %v); after closing them it loaded and generated again: %v; VRAM after close %.0f MiB\n",
+			o.Copies, o.Model, o.Error, o.IsOOM, o.Recovered, o.AfterMiB)
+		failed = failed || !o.IsOOM || !o.Recovered || o.AfterMiB-checks[0].AfterCloseMiB > 64
+		if *out != "" {
+			if err := bench.SaveJSON(filepath.Join(*out, "oom.json"), o); err != nil {
+				return 1, err
+			}
+		}
+	}
+	if failed {
+		return 2, nil
+	}
 	return 0, nil
+}
+
+// processMiB reads this process's VRAM now.
+func processMiB(mon *bench.NVMLMonitor) (float64, error) {
+	p, err := mon.Start()
+	if err != nil {
+		return 0, err
+	}
+	s, err := p.Stop()
+	if err != nil {
+		return 0, err
+	}
+	return float64(s.PeakProcessBytes) / (1 << 20), nil
+}
+
+// fillGPU loads copies of the model until one does not fit, then closes them and loads it again.
+func fillGPU(ctx context.Context, path string, mon *bench.NVMLMonitor) (OOM, error) {
+	o := OOM{Model: filepath.Base(path)}
+	var copies []*llama.Model
+	defer func() {
+		for _, m := range copies {
+			m.Close()
+		}
+	}()
+	for len(copies) < 256 {
+		if err := ctx.Err(); err != nil {
+			return o, err
+		}
+		m, err := llama.Load(path)
+		if err != nil {
+			o.Error = err.Error()
+			o.IsOOM = errors.Is(err, llama.ErrOutOfMemory)
+			break
+		}
+		copies = append(copies, m)
+	}
+	o.Copies = len(copies)
+	for _, m := range copies {
+		m.Close()
+	}
+	copies = nil
+	m, err := llama.Load(path)
+	if err == nil {
+		s, serr := m.NewSession(llama.WithContextSize(1024))
+		if serr == nil {
+			res, gerr := s.GenerateTokens(ctx, []int32{m.Info().BOS}, llama.GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, nil)
+			o.Recovered = gerr == nil && res.Tokens == 8
+			s.Close()
+		}
+		m.Close()
+	}
+	after, err := processMiB(mon)
+	o.AfterMiB = after
+	return o, err
 }
 
 func check(ctx context.Context, spec bench.Spec, mon *bench.NVMLMonitor, log io.Writer) (Check, error) {
