@@ -16,7 +16,9 @@ export CGO_CXXFLAGS := -O3 $(if $(MARCH),-march=$(MARCH))
 
 MODELS_DIR ?= $(or $(LLMBENCH_MODELS),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/llmbench/models)
 DEFAULT_MODEL := $(MODELS_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
-TEST_FLAGS ?= -timeout 30m
+# Packages one at a time: ggml threads spin while they wait for each other, so two test
+# binaries decoding at once on a 2-core machine slow each other down many times over.
+TEST_FLAGS ?= -p 1 -timeout 30m
 
 # The CUDA backend: the GPU's compute capability where nvidia-smi answers, else 90 (H100/H200).
 CUDA_ARCH ?= $(or $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d .),90)

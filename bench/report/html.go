@@ -1,0 +1,93 @@
+package report
+
+import (
+	_ "embed"
+	"encoding/base64"
+	"html/template"
+	"io"
+	"slices"
+	"strings"
+)
+
+//go:embed report.html.tmpl
+var htmlSource string
+
+var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
+	"headed": func(t table) bool {
+		return slices.ContainsFunc(t.Header, func(h string) bool { return h != "" })
+	},
+	"cellClass": func(t table, col int, text string) string {
+		var cls []string
+		if t.Numeric && col > 0 {
+			cls = append(cls, "num")
+		}
+		switch text {
+		case naText, "not applicable", "not measured", "-":
+			cls = append(cls, "na")
+		}
+		return strings.Join(cls, " ")
+	},
+}).Parse(htmlSource))
+
+// htmlChart is a chart as the page embeds it.
+type htmlChart struct {
+	Name, Title   string
+	Src           template.URL
+	Width, Height int
+}
+
+type htmlData struct {
+	Models    int
+	Generated string
+	Banner    bool
+	Missing   []string
+	Summary   table
+	Charts    []htmlChart
+	Tables    []table
+}
+
+// WriteHTML writes the report as one self-contained HTML page: the INCOMPLETE banner when the
+// run stopped early, the summary, the six charts as PNG data: URIs, and the other tables,
+// with inline CSS and no script, font or anything else to fetch.
+func WriteHTML(w io.Writer, run Run) error {
+	rows := Summarize(run)
+	pngs, err := renderCharts(run, rows)
+	if err != nil {
+		return err
+	}
+	return writeHTML(w, run, rows, pngs)
+}
+
+// renderCharts draws every chart, in the order of charts.
+func renderCharts(run Run, rows []Row) ([][]byte, error) {
+	out := make([][]byte, len(charts))
+	for i, c := range charts {
+		b, err := renderChart(c, run, rows)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = b
+	}
+	return out, nil
+}
+
+func writeHTML(w io.Writer, run Run, rows []Row, pngs [][]byte) error {
+	ts := tables(run, rows)
+	d := htmlData{
+		Models:    len(run.Models),
+		Generated: run.generated().UTC().Format("2006-01-02 15:04:05 MST"),
+		Banner:    !run.complete(),
+		Missing:   run.missing(),
+		Summary:   ts[0],
+		Tables:    ts[1:],
+	}
+	for i, c := range charts {
+		d.Charts = append(d.Charts, htmlChart{
+			Name: c.name, Title: c.title,
+			// The page shows charts at half their pixel size at most: sharp on dense screens.
+			Width: ChartWidth / 2, Height: ChartHeight / 2,
+			Src: template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(pngs[i])),
+		})
+	}
+	return htmlTemplate.Execute(w, d)
+}

@@ -1,0 +1,65 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// WriteTerminal writes the report's tables to w for a terminal: the INCOMPLETE banner when
+// the run stopped early, then the summary, speed and memory, quality, models and run tables,
+// each followed by its notes.
+func WriteTerminal(w io.Writer, run Run) error {
+	rows := Summarize(run)
+	if b := banner(run); b != "" {
+		if _, err := fmt.Fprintf(w, "*** %s ***\n\n", b); err != nil {
+			return err
+		}
+	}
+	for _, t := range tables(run, rows) {
+		if err := writeTerminalTable(w, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// terminalColumnMax wraps long cells (the llama.cpp system line) to keep tables on a screen.
+const terminalColumnMax = 60
+
+func writeTerminalTable(w io.Writer, t table) error {
+	if _, err := fmt.Fprintln(w, t.Title); err != nil {
+		return err
+	}
+	align := make(tw.Alignment, len(t.Header))
+	for i := range align {
+		align[i] = tw.AlignLeft
+		if t.Numeric && i > 0 {
+			align[i] = tw.AlignRight
+		}
+	}
+	tt := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithAlignment(align),
+		tablewriter.WithRowMaxWidth(terminalColumnMax),
+	)
+	if slices.ContainsFunc(t.Header, func(h string) bool { return h != "" }) {
+		tt.Header(t.Header)
+	}
+	if err := tt.Bulk(t.Rows); err != nil {
+		return err
+	}
+	if err := tt.Render(); err != nil {
+		return err
+	}
+	for _, n := range t.Notes {
+		if _, err := fmt.Fprintf(w, "  %s\n", n); err != nil {
+			return err
+		}
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
