@@ -11,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/local-llm-bench/llmbench/eval"
 )
 
 func quickSpec(model string) Spec {
@@ -271,4 +273,14 @@ func TestWriteFileAtomic(t *testing.T) {
 	require.Error(t, SaveJSON(p, math.NaN()))
 	data, _ = os.ReadFile(p)
 	assert.Equal(t, "two", string(data), "a failed save leaves the old file")
+}
+
+func TestPlainChatForBaseModels(t *testing.T) {
+	got := plainChat([]eval.Message{
+		{Role: eval.RoleSystem, Content: "Be brief."},
+		{Role: eval.RoleUser, Content: "1+1?"},
+		{Role: eval.RoleAssistant, Content: "The answer is 2."},
+		{Role: eval.RoleUser, Content: "2+2?"},
+	})
+	assert.Equal(t, "Be brief.\n\nQuestion: 1+1?\nAnswer: The answer is 2.\n\nQuestion: 2+2?\nAnswer:", got)
 }

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/local-llm-bench/llmbench/gguf"
+)
+
+// The test binary doubles as the program: with COMPARE_MAIN set it runs main with the
+// arguments after "--", so a test can interrupt a real process.
+func TestMain(m *testing.M) {
+	if os.Getenv("COMPARE_MAIN") != "" {
+		for i, a := range os.Args {
+			if a == "--" {
+				os.Args = append([]string{"compare"}, os.Args[i+1:]...)
+				break
+			}
+		}
+		main()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+func tiny(t *testing.T, dir, id string) string {
+	t.Helper()
+	spec, ok := gguf.TinySpec(id)
+	require.True(t, ok)
+	return write(t, dir, spec)
+}
+
+func write(t *testing.T, dir string, spec gguf.Spec) string {
+	t.Helper()
+	p := filepath.Join(dir, spec.ID+".gguf")
+	require.NoError(t, gguf.Write(p, spec, gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
+	return p
+}
+
+func TestQuickRunWritesTheWholeReport(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "results")
+	models := tiny(t, dir, "tiny-llama") + "," + tiny(t, dir, "tiny-gemma2")
+	var stdout, stderr bytes.Buffer
+	code, err := run(context.Background(), []string{"-models", models, "-quick", "-out", out}, &stdout, &stderr)
+	require.NoError(t, err, stderr.String())
+	assert.Equal(t, 0, code)
+	for _, want := range []string{"Summary", "Speed and memory", "Quality (math)", "tiny-llama", "tiny-gemma2", "report.html"} {
+		assert.Contains(t, stdout.String(), want)
+	}
+	for _, f := range []string{"report.html", "report.md", "summary.json", "tokens_per_second.png", "vram.png", "latency.png",
+		"quality.png", "radar.png", "efficiency.png", "tiny-llama_metrics.csv", "tiny-llama_math_logs.csv",
+		"tiny-llama_quality.csv", "tiny-gemma2_metrics.csv", "tiny-llama.json", "tiny-gemma2.json"} {
+		st, err := os.Stat(filepath.Join(out, f))
+		if assert.NoError(t, err, f) {
+			assert.Positive(t, st.Size(), f)
+		}
+	}
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(md), "INCOMPLETE")
+
+	// -resume keeps both models instead of measuring them again.
+	stdout.Reset()
+	stderr.Reset()
+	code, err = run(context.Background(), []string{"-models", models, "-quick", "-out", out, "-resume"}, &stdout, &stderr)
+	require.NoError(t, err)
+	assert.Equal(t, 0, code)
+	assert.Equal(t, 2, strings.Count(stderr.String(), "kept from"), stderr.String())
+	assert.NotContains(t, stderr.String(), "loading")
+}
+
+func TestCatalogModelsMissingAreDownloaded(t *testing.T) {
+	dir := t.TempDir()
+	model, err := os.ReadFile(tiny(t, dir, "tiny-gemma2"))
+	require.NoError(t, err)
+	var paths []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path)
+		if r.Header.Get("Authorization") != "Bearer test-token" {
+			http.Error(w, "gated", http.StatusUnauthorized)
+			return
+		}
+		http.ServeContent(w, r, "m.gguf", time.Time{}, bytes.NewReader(model))
+	}))
+	defer srv.Close()
+	t.Setenv("HF_ENDPOINT", srv.URL)
+	t.Setenv("HF_TOKEN", "test-token")
+	t.Setenv("LLMBENCH_MODELS", filepath.Join(dir, "models"))
+	out := filepath.Join(dir, "results")
+	var stdout, stderr bytes.Buffer
+	code, err := run(context.Background(), []string{"-models", "gemma-2-2b-it", "-quick", "-quality=false", "-out", out}, &stdout, &stderr)
+	require.NoError(t, err, stderr.String())
+	assert.Equal(t, 0, code)
+	assert.Equal(t, []string{"/bartowski/gemma-2-2b-it-GGUF/resolve/main/gemma-2-2b-it-Q4_K_M.gguf"}, paths)
+	assert.FileExists(t, filepath.Join(dir, "models", "gemma-2-2b-it-Q4_K_M.gguf"))
+	assert.FileExists(t, filepath.Join(out, "gemma-2-2b-it_metrics.csv"))
+	assert.Contains(t, stderr.String(), "downloading")
+	assert.NotContains(t, stdout.String()+stderr.String(), "test-token")
+}
+
+func TestInterruptKeepsFinishedModelsAndMarksTheReport(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "results")
+	// The second model is some ten times the work of a tiny one a token, so the signal lands
+	// while it is measured.
+	slow, ok := gguf.TinySpec("tiny-llama")
+	require.True(t, ok)
+	slow.ID, slow.Name = "slow-llama", "slow-llama"
+	slow.Layers, slow.Embd, slow.Heads, slow.KVHeads, slow.HeadDim, slow.FF = 6, 1024, 8, 4, 128, 2048
+	models := tiny(t, dir, "tiny-phi3") + "," + write(t, dir, slow)
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "-models", models, "-quick", "-out", out, "-quality=false")
+	cmd.Env = append(os.Environ(), "COMPARE_MAIN=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	first := filepath.Join(out, "tiny-phi3.json")
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		if _, err := os.Stat(first); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the first model never finished: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, stderr.String())
+	assert.Equal(t, 1, exit.ExitCode())
+	assert.Contains(t, stderr.String(), "stopping after the measurement under way")
+	assert.Contains(t, stderr.String(), "incomplete")
+
+	md, err := os.ReadFile(filepath.Join(out, "report.md"))
+	require.NoError(t, err)
+	assert.Contains(t, string(md), "INCOMPLETE")
+	for _, f := range []string{"tiny-phi3_metrics.csv", "tiny-phi3.json", "slow-llama.json", "report.html", "summary.json"} {
+		assert.FileExists(t, filepath.Join(out, f))
+	}
+	entries, err := os.ReadDir(out)
+	require.NoError(t, err)
+	for _, e := range entries {
+		assert.False(t, strings.HasSuffix(e.Name(), ".tmp"), "half-written file left: %s", e.Name())
+	}
+	assert.Contains(t, stdout.String(), "INCOMPLETE")
+}
+
+func TestFlagErrors(t *testing.T) {
+	for name, args := range map[string][]string{
+		"both sets":     {"-synthetic", "-models", "x"},
+		"negative reps": {"-reps", "-1"},
+		"stray":         {"stray"},
+		"missing model": {"-models", filepath.Join(t.TempDir(), "none.gguf")},
+		"unknown id":    {"-models", "gpt-5"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code, err := run(context.Background(), args, &stdout, &stderr)
+			assert.Equal(t, 1, code)
+			assert.Error(t, err)
+		})
+	}
+}
