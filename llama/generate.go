@@ -94,15 +94,11 @@ type Result struct {
 // and returns the partial result with ctx's error. The prompt and MaxTokens must fit in the
 // context, else ErrContextFull comes before anything is decoded. fn may be nil.
 func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOptions, fn func(Token) bool) (Result, error) {
-	if !s.busy.CompareAndSwap(false, true) {
-		return Result{}, fmt.Errorf("generate: %w", ErrBusy)
+	end, err := s.begin("generate")
+	if err != nil {
+		return Result{}, err
 	}
-	defer s.busy.Store(false)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.c == nil {
-		return Result{}, fmt.Errorf("generate: %w", ErrClosed)
-	}
+	defer end()
 	toks, err := tokenize(s.model.vocab, prompt, false, true)
 	if err != nil {
 		return Result{}, fmt.Errorf("generate: %w", err)
@@ -116,30 +112,22 @@ func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOpti
 
 // GenerateTokens is Generate on token ids, taken as they are: nothing is added.
 func (s *Session) GenerateTokens(ctx context.Context, tokens []int32, opts GenerateOptions, fn func(Token) bool) (Result, error) {
-	if !s.busy.CompareAndSwap(false, true) {
-		return Result{}, fmt.Errorf("generate: %w", ErrBusy)
+	end, err := s.begin("generate")
+	if err != nil {
+		return Result{}, err
 	}
-	defer s.busy.Store(false)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.c == nil {
-		return Result{}, fmt.Errorf("generate: %w", ErrClosed)
-	}
+	defer end()
 	return s.run(ctx, tokens, opts, fn)
 }
 
 // Prefill decodes tokens into the KV cache without generating, for example to measure
 // generation at a given context depth.
 func (s *Session) Prefill(ctx context.Context, tokens []int32) (Result, error) {
-	if !s.busy.CompareAndSwap(false, true) {
-		return Result{}, fmt.Errorf("prefill: %w", ErrBusy)
+	end, err := s.begin("prefill")
+	if err != nil {
+		return Result{}, err
 	}
-	defer s.busy.Store(false)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.c == nil {
-		return Result{}, fmt.Errorf("prefill: %w", ErrClosed)
-	}
+	defer end()
 	input := append(append([]int32(nil), s.next...), tokens...)
 	if s.nPast+len(input) > s.nCtx {
 		return Result{}, fmt.Errorf("prefill: %w: %d tokens held + %d new > context %d", ErrContextFull, s.nPast, len(input), s.nCtx)

@@ -160,19 +160,33 @@ func (s *Session) Model() *Model { return s.model }
 
 // Reset clears the KV cache so that the next Generate starts a new conversation.
 func (s *Session) Reset() error {
-	if !s.busy.CompareAndSwap(false, true) {
-		return ErrBusy
+	end, err := s.begin("reset")
+	if err != nil {
+		return err
 	}
-	defer s.busy.Store(false)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.c == nil {
-		return fmt.Errorf("reset: %w", ErrClosed)
-	}
+	defer end()
 	C.llama_memory_clear(C.llama_get_memory(s.c), true)
 	s.nPast = 0
 	s.next = nil
 	return nil
+}
+
+// begin starts a call that uses the context: it refuses one that overlaps another (ErrBusy)
+// or comes after Close (ErrClosed), and returns the function that ends the call.
+func (s *Session) begin(op string) (end func(), err error) {
+	if !s.busy.CompareAndSwap(false, true) {
+		return nil, fmt.Errorf("%s: %w", op, ErrBusy)
+	}
+	s.mu.Lock()
+	if s.c == nil {
+		s.mu.Unlock()
+		s.busy.Store(false)
+		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
+	}
+	return func() {
+		s.mu.Unlock()
+		s.busy.Store(false)
+	}, nil
 }
 
 // Close frees the context and its KV cache. It is idempotent and safe on a nil Session.
