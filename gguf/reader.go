@@ -53,6 +53,9 @@ func ValidateReader(r io.ReaderAt, size int64) (*File, error) {
 	if err := checkLlama(f); err != nil {
 		return nil, err
 	}
+	if err := checkHparams(f); err != nil {
+		return nil, err
+	}
 	return f, nil
 }
 
@@ -318,7 +321,8 @@ func readArray[T any](p *parser, n, size uint64, field string, decode func([]byt
 }
 
 // readAlignment applies general.alignment, which gguf.cpp reads with gguf_get_val_u32: any
-// other type trips an assertion there and aborts the process.
+// other type trips an assertion there and aborts the process. Below 32 (ggml's
+// TENSOR_ALIGNMENT), weights that llama.cpp maps in place may start misaligned, and it aborts.
 func (f *File) readAlignment() error {
 	i, ok := f.keys["general.alignment"]
 	if !ok {
@@ -331,6 +335,8 @@ func (f *File) readAlignment() error {
 		return invalid(kv.Offset, `kv "general.alignment"`, "type is %s, want u32", kv.Value.typ)
 	case a == 0 || a&(a-1) != 0:
 		return invalid(kv.Offset, `kv "general.alignment"`, "alignment %d is not a nonzero power of two", a)
+	case a < defaultAlignment:
+		return invalid(kv.Offset, `kv "general.alignment"`, "alignment %d is below %d: llama.cpp maps the weights in place and aborts unless they are %d-byte aligned", a, defaultAlignment, defaultAlignment)
 	}
 	f.Alignment = int64(a)
 	return nil
