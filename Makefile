@@ -18,7 +18,10 @@ MODELS_DIR ?= $(or $(LLMBENCH_MODELS),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/llm
 DEFAULT_MODEL := $(MODELS_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 # Packages one at a time: ggml threads spin while they wait for each other, so two test
 # binaries decoding at once on a 2-core machine slow each other down many times over.
-TEST_FLAGS ?= -p 1 -timeout 30m
+# The race detector watches the Go side (locks between Model and Session, the samplers'
+# goroutines, concurrent pulls); llama.cpp's C++ runs uninstrumented. RACE= turns it off.
+RACE ?= -race
+TEST_FLAGS ?= $(RACE) -p 1 -timeout 30m
 
 # The CUDA backend: the GPU's compute capability where nvidia-smi answers, else 90 (H100/H200).
 CUDA_ARCH ?= $(or $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d .),90)

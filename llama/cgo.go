@@ -11,7 +11,7 @@
 package llama
 
 // #cgo CXXFLAGS: -std=c++17
-// #cgo LDFLAGS: -Wl,--wrap=ggml_backend_free -Wl,--wrap=ggml_backend_sched_free
+// #cgo LDFLAGS: -Wl,--wrap=ggml_backend_free -Wl,--wrap=ggml_backend_sched_free -Wl,--wrap=ggml_backend_buffer_free
 // #include <stdlib.h>
 // #include "helpers.h"
 import "C"

@@ -183,3 +183,21 @@ void __wrap_ggml_backend_sched_free(ggml_backend_sched_t sched) {
     __real_ggml_backend_sched_free(sched);
     llmb_free_deferred_backends();
 }
+
+// Why: the pinned module's ggml (ollama's patch 0001) leaves deleting a buffer's struct to the
+// buffer's own free_buffer, and the dummy buffers ggml makes for zero-size allocations have
+// none, so each one leaked. llama.cpp makes one per weight tensor at every load, and the
+// leaked pieces fragmented the heap: the resident set grew by about 40 KB a load. free_buffer
+// is the first field of struct ggml_backend_buffer (ggml-backend-impl.h); the struct comes
+// from new in ggml_backend_buffer_init and is trivially destructible, so buffer_free.cpp
+// gives its memory back with operator delete.
+void __real_ggml_backend_buffer_free(ggml_backend_buffer_t buffer);
+extern void llmb_delete_buffer(void * buffer);
+
+void __wrap_ggml_backend_buffer_free(ggml_backend_buffer_t buffer) {
+    if (buffer != NULL && *(void (**)(ggml_backend_buffer_t)) buffer == NULL) {
+        llmb_delete_buffer(buffer);
+        return;
+    }
+    __real_ggml_backend_buffer_free(buffer);
+}

@@ -293,12 +293,17 @@ func tokenize(vocab *C.struct_llama_vocab, text string, addSpecial, parseSpecial
 }
 
 // TokenText returns the text of one token as the model would print it (control tokens print
-// as nothing); the bytes may be part of a UTF-8 sequence.
+// as nothing); the bytes may be part of a UTF-8 sequence. An id outside the vocabulary is an
+// error.
 func (m *Model) TokenText(id int32) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.c == nil {
 		return "", ErrClosed
+	}
+	// llama.cpp looks the id up with std::vector::at: one outside would end the process.
+	if id < 0 || int(id) >= m.info.VocabSize {
+		return "", fmt.Errorf("token text: token %d outside the vocabulary of %d", id, m.info.VocabSize)
 	}
 	return tokenPiece(m.vocab, id, make([]byte, 64)), nil
 }
