@@ -48,6 +48,7 @@ type sessionConfig struct {
 	threads     int
 	flash       FlashAttention
 	kvType      KVCacheType
+	noOffload   bool
 }
 
 func defaultSessionConfig() sessionConfig {
@@ -105,3 +106,8 @@ func WithFlashAttention(f FlashAttention) SessionOption {
 
 // WithKVCacheType sets the KV cache element type (default f16).
 func WithKVCacheType(t KVCacheType) SessionOption { return func(c *sessionConfig) { c.kvType = t } }
+
+// WithOpOffload says whether llama.cpp may compute large batches (prompts) on the GPU with
+// weights that are kept in host memory (default true, as llama.cpp's op_offload and
+// llama-bench's -nopo 0). Off, a model kept on the CPU computes entirely there.
+func WithOpOffload(on bool) SessionOption { return func(c *sessionConfig) { c.noOffload = !on } }

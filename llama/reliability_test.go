@@ -408,6 +408,53 @@ func slowSpec() gguf.Spec {
 	}
 }
 
+// loadSlow writes the slow model and loads it with its weights in host memory.
+func loadSlow(t *testing.T) *llama.Model {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "slow.gguf")
+	start := time.Now()
+	require.NoError(t, gguf.Write(path, slowSpec(), gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
+	t.Logf("wrote the slow model in %v", time.Since(start).Round(time.Millisecond))
+	m, err := llama.Load(path, llama.WithGPULayers(0))
+	require.NoError(t, err)
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// slowPrompt is 1024 token ids of the slow model.
+func slowPrompt() []int32 {
+	long := make([]int32, 1024)
+	for i := range long {
+		long[i] = int32(3 + i*7%4000)
+	}
+	return long
+}
+
+// With a GPU backend, a prompt for weights kept in host memory is computed on the GPU unless
+// op offload is off, as in llama.cpp.
+func TestOpOffloadComputesPromptsOnTheGPU(t *testing.T) {
+	if !llama.HasGPU() {
+		t.Skip("no GPU backend loaded (set LLMBENCH_BACKEND_DIR)")
+	}
+	m := loadSlow(t)
+	long := slowPrompt()
+	took := map[bool]time.Duration{}
+	for _, offload := range []bool{true, false} {
+		s, err := m.NewSession(llama.WithContextSize(2048), llama.WithThreads(1), llama.WithOpOffload(offload))
+		require.NoError(t, err)
+		_, err = s.Prefill(context.Background(), long[:64]) // warm up
+		require.NoError(t, err)
+		require.NoError(t, s.Reset())
+		start := time.Now()
+		_, err = s.Prefill(context.Background(), long)
+		took[offload] = time.Since(start)
+		require.NoError(t, err)
+		require.NoError(t, s.Close())
+	}
+	t.Logf("prompt of %d tokens: %v with op offload, %v without", len(long), took[true].Round(time.Millisecond), took[false].Round(time.Millisecond))
+	assert.Less(t, 2*took[true], took[false])
+}
+
 func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
@@ -425,20 +472,13 @@ func median(ds []time.Duration) time.Duration {
 // machine rather than the binding. One thread also leaves a core to the timer that cancels.
 // The prompt of 1024 tokens is one llama_decode call (of two 512-token ubatches).
 func TestCancellationStopsWithinATokenOrAPartOfAPrompt(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "slow.gguf")
-	start := time.Now()
-	require.NoError(t, gguf.Write(path, slowSpec(), gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
-	t.Logf("wrote the slow model in %v", time.Since(start).Round(time.Millisecond))
-	m, err := llama.Load(path, llama.WithGPULayers(0))
-	require.NoError(t, err)
-	defer m.Close()
-	s, err := m.NewSession(llama.WithContextSize(2048), llama.WithThreads(1))
+	m := loadSlow(t)
+	// Without op offload: with a GPU backend loaded, llama.cpp would compute the prompt's
+	// batches on the GPU, in one graph between whose nodes nothing is checked.
+	s, err := m.NewSession(llama.WithContextSize(2048), llama.WithThreads(1), llama.WithOpOffload(false))
 	require.NoError(t, err)
 	defer s.Close()
-	long := make([]int32, 1024)
-	for i := range long {
-		long[i] = int32(3 + i*7%4000)
-	}
+	long := slowPrompt()
 
 	t.Run("during decode", func(t *testing.T) {
 		require.NoError(t, s.Reset())
@@ -489,7 +529,7 @@ func TestCancellationStopsWithinATokenOrAPartOfAPrompt(t *testing.T) {
 	// A small batch's time is the unit of the bounds below: a few of the largest nodes of the
 	// long prompt's graph, so it scales with the machine as the abort's latency does.
 	require.NoError(t, s.Reset())
-	start = time.Now()
+	start := time.Now()
 	_, err = s.Prefill(context.Background(), long[:64])
 	require.NoError(t, err)
 	small := time.Since(start)

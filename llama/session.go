@@ -75,6 +75,7 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	params.type_k = kvGGMLType(cfg.kvType)
 	params.type_v = kvGGMLType(cfg.kvType)
 	params.no_perf = false
+	params.op_offload = C.bool(!cfg.noOffload)
 	abort := (*C.int32_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.int32_t(0)))))
 	params.abort_callback = C.ggml_abort_callback(C.llmb_abort_cb)
 	params.abort_callback_data = unsafe.Pointer(abort)
