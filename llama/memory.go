@@ -17,6 +17,77 @@ func kvCacheBytes(info Info, headDim, nCtx int, t KVCacheType) uint64 {
 	return uint64(perLayer * float64(info.Layers))
 }
 
+// computeBytes estimates, from above, llama.cpp's compute buffer for a context: the graph of
+// one full ubatch, whose largest tensors are the logits of every token (f32), the widest
+// activations of a layer (the feed-forward's gate and up, the residual stream and the
+// attention's projections, f32), the attention mask (a row per token of the ubatch and a
+// column per position, f32 and its f16 copy; two masks where some layers use a sliding
+// window) and, with flash attention off, the attention scores of every head (f32). Auto
+// counts as on: llama.cpp turns it off only where the GPU lacks a kernel for the model's
+// attention, and then the estimate is low. On an H200, for a Mistral-7B of 4096 and 16384
+// positions, llama.cpp reported 112 and 140 MiB where this gives 163 and 199 MiB.
+func computeBytes(info Info, ff, nCtx, nUBatch int, flash FlashAttention) uint64 {
+	u, ctx := float64(nUBatch), float64(nCtx)
+	b := u * 4 * float64(info.VocabSize+2*ff+4*info.EmbeddingSize)
+	masks := 1.0
+	if info.SlidingWindow > 0 {
+		masks = 2
+	}
+	b += masks * u * ctx * (4 + 2)
+	if flash == FlashOff {
+		b += u * ctx * 4 * float64(info.Heads)
+	}
+	return uint64(b)
+}
+
+// gpuReserve is what CUDA takes for a new context besides llama.cpp's buffers: a cuBLAS handle
+// and its workspace, streams, and the scratch pool that grows during the first decodes.
+// Where it cannot have them, ggml ends the process (the creation of the cuBLAS handle did,
+// on a full H200, inside llama_init_from_model), so a session must leave room for them.
+const gpuReserve = 256 << 20
+
+// sessionFit is what a new context would take, against what is available.
+type sessionFit struct {
+	nCtx             int
+	kv, compute, cud uint64 // cud: gpuReserve on a GPU, else 0
+	where            string
+	avail            uint64
+	known            bool // avail could be read
+}
+
+func (f sessionFit) need() uint64 { return f.kv + f.compute + f.cud }
+
+func (f sessionFit) check() error {
+	if !f.known || f.need() <= f.avail {
+		return nil
+	}
+	extra := ""
+	if f.cud > 0 {
+		extra = ", CUDA's own " + formatBytes(f.cud)
+	}
+	return fmt.Errorf("%w: a context of %d tokens needs about %s (KV cache %s, compute %s%s), %s available is %s",
+		ErrOutOfMemory, f.nCtx, formatBytes(f.need()), formatBytes(f.kv), formatBytes(f.compute), extra, f.where, formatBytes(f.avail))
+}
+
+// fitSession measures a context against the memory it would live in. On the CPU this matters
+// most for the KV cache: Linux may promise the memory and kill the process once the cache is
+// cleared page by page. On a GPU, CUDA's allocations outside llama.cpp's buffers abort the
+// process when they fail, so the context must leave room for them.
+func fitSession(info Info, headDim, ff, nCtx, nUBatch int, flash FlashAttention, t KVCacheType) sessionFit {
+	f := sessionFit{
+		nCtx:    nCtx,
+		kv:      kvCacheBytes(info, headDim, nCtx, t),
+		compute: computeBytes(info, ff, nCtx, nUBatch, flash),
+		where:   "host memory",
+	}
+	f.avail, f.known = hostAvailableBytes()
+	if info.GPU {
+		f.where, f.cud = "GPU memory", gpuReserve
+		f.avail, f.known = gpuFreeBytes()
+	}
+	return f
+}
+
 // hostAvailableBytes reads MemAvailable from /proc/meminfo; ok is false where it cannot.
 func hostAvailableBytes() (uint64, bool) {
 	f, err := os.Open("/proc/meminfo")
@@ -53,23 +124,6 @@ func gpuFreeBytes() (uint64, bool) {
 		}
 	}
 	return free, found
-}
-
-// checkKVFits refuses a context whose KV cache alone exceeds the memory it would live in. On
-// the CPU this matters most: Linux may promise the memory and kill the process once the cache
-// is cleared page by page.
-func checkKVFits(info Info, headDim, nCtx int, t KVCacheType) error {
-	need := kvCacheBytes(info, headDim, nCtx, t)
-	where := "host memory"
-	avail, ok := hostAvailableBytes()
-	if info.GPU {
-		where = "GPU memory"
-		avail, ok = gpuFreeBytes()
-	}
-	if ok && need > avail {
-		return fmt.Errorf("%w: a KV cache of %d tokens needs %s, %s available is %s", ErrOutOfMemory, nCtx, formatBytes(need), where, formatBytes(avail))
-	}
-	return nil
 }
 
 func formatBytes(b uint64) string {

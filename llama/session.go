@@ -58,16 +58,18 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 			nCtx = DefaultContextSize
 		}
 	}
-	headDim := m.headDim()
-	if err := checkKVFits(info, headDim, nCtx, cfg.kvType); err != nil {
+	nBat := min(cfg.batchSize, nCtx)
+	nUBatch := min(cfg.ubatchSize, nBat)
+	ff, _ := strconv.Atoi(m.meta(info.Architecture + ".feed_forward_length"))
+	fit := fitSession(info, m.headDim(), ff, (nCtx+255)/256*256, nUBatch, cfg.flash, cfg.kvType)
+	if err := fit.check(); err != nil {
 		return nil, fmt.Errorf("new session: %w", err)
 	}
 
 	params := C.llama_context_default_params()
 	params.n_ctx = C.uint32_t(nCtx)
-	nBat := min(cfg.batchSize, nCtx)
 	params.n_batch = C.uint32_t(nBat)
-	params.n_ubatch = C.uint32_t(min(cfg.ubatchSize, nBat))
+	params.n_ubatch = C.uint32_t(nUBatch)
 	params.n_seq_max = 1
 	params.n_threads = C.int32_t(cfg.threads)
 	params.n_threads_batch = C.int32_t(cfg.threads)

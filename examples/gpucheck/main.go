@@ -5,8 +5,9 @@
 // sampler costs (generation measured with and without it, alternating, in this process). It
 // also checks that the process's VRAM comes back to the same level after each model is closed,
 // and, with -oom, loads the last model again and again until the GPU is full: the load that
-// does not fit must fail with llama.ErrOutOfMemory, and once the copies are closed the model
-// must load and generate again.
+// does not fit must fail with llama.ErrOutOfMemory, a context too large for what is left (an
+// absurd one, and those near the largest that fits) too, and once the copies are closed the
+// model must load and generate again.
 //
 //	gpucheck -backend build/cuda -models a.gguf,b.gguf -reps 5 -out results/gpucheck
 //
@@ -20,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -53,14 +55,17 @@ func main() {
 
 // Check is what gpucheck measured on one model.
 type Check struct {
-	Model          string       `json:"model"`
-	Card           string       `json:"card"`
-	Result         bench.Result `json:"result"`
-	WithoutMonitor bench.Result `json:"without_monitor"`
-	SamplerCost    float64      `json:"sampler_cost"`
-	NVMLPeakMiB    float64      `json:"nvml_peak_mib"`
-	SMIMiB         float64      `json:"nvidia_smi_mib"`
-	SMIDiff        float64      `json:"nvidia_smi_diff"`
+	Model  string       `json:"model"`
+	Card   string       `json:"card"`
+	Result bench.Result `json:"result"`
+	// Generation tokens/s at the callback, run after run in one session, with the NVML sampler
+	// and without it, in the order with, without, without, with, ...
+	WithMonitorTPS    []float64 `json:"with_monitor_tps"`
+	WithoutMonitorTPS []float64 `json:"without_monitor_tps"`
+	SamplerCost       float64   `json:"sampler_cost"`
+	NVMLPeakMiB       float64   `json:"nvml_peak_mib"`
+	SMIMiB            float64   `json:"nvidia_smi_mib"`
+	SMIDiff           float64   `json:"nvidia_smi_diff"`
 	// AfterCloseMiB is the process's VRAM once everything of this model is closed.
 	AfterCloseMiB float64  `json:"after_close_mib"`
 	Failures      []string `json:"failures"`
@@ -74,6 +79,20 @@ type OOM struct {
 	IsOOM     bool    `json:"is_out_of_memory"`
 	Recovered bool    `json:"recovered"` // loaded and generated again after closing the copies
 	AfterMiB  float64 `json:"after_close_mib"`
+	// Contexts asked of the last copy while the GPU was full: an absurd one, then a search for
+	// the largest that fits, whose failures come from llama.cpp's allocation near the edge.
+	Contexts []ContextTry `json:"contexts"`
+	// ContextsOK: every context that did not fit gave ErrOutOfMemory, and the copy then
+	// generated in a small one.
+	ContextsOK bool `json:"contexts_ok"`
+}
+
+// ContextTry is one session asked for while the GPU was full.
+type ContextTry struct {
+	Tokens int    `json:"tokens"`
+	Error  string `json:"error,omitempty"`
+	IsOOM  bool   `json:"is_out_of_memory"`
+	Note   string `json:"note,omitempty"` // what was done with a context that fit
 }
 
 func run(args []string, stdout, stderr io.Writer) (int, error) {
@@ -86,6 +105,7 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 	prompt := fs.Int("prompt", 512, "prompt tokens")
 	gen := fs.Int("gen", 128, "generated tokens")
 	oom := fs.Bool("oom", false, "fill the GPU with copies of the last model to check out-of-memory handling")
+	verbose := fs.Bool("v", false, "print llama.cpp's log on stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0, nil
@@ -94,6 +114,9 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 	}
 	if *paths == "" {
 		return 1, fmt.Errorf("-models is required")
+	}
+	if *verbose {
+		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	}
 	if *backend != "" {
 		if err := llama.LoadBackend(*backend); err != nil {
@@ -161,7 +184,16 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 		}
 		fmt.Fprintf(stdout, "out of memory: %d copies of %s loaded; the next: %s (ErrOutOfMemory: %v); after closing them it loaded and generated again: %v; VRAM after close %.0f MiB\n",
 			o.Copies, o.Model, o.Error, o.IsOOM, o.Recovered, o.AfterMiB)
-		failed = failed || !o.IsOOM || !o.Recovered || o.AfterMiB-checks[0].AfterCloseMiB > 64
+		fmt.Fprintf(stdout, "contexts asked of the last copy on the full GPU (every failure ErrOutOfMemory, then it generated: %v):\n", o.ContextsOK)
+		for _, t := range o.Contexts {
+			fmt.Fprintf(stdout, "  %8d tokens: ", t.Tokens)
+			if t.Error == "" {
+				fmt.Fprintln(stdout, "fits", t.Note)
+			} else {
+				fmt.Fprintf(stdout, "%s (ErrOutOfMemory: %v)\n", t.Error, t.IsOOM)
+			}
+		}
+		failed = failed || !o.IsOOM || !o.Recovered || !o.ContextsOK || o.AfterMiB-checks[0].AfterCloseMiB > 64
 		if *out != "" {
 			if err := bench.SaveJSON(filepath.Join(*out, "oom.json"), o); err != nil {
 				return 1, err
@@ -209,6 +241,9 @@ func fillGPU(ctx context.Context, path string, mon *bench.NVMLMonitor) (OOM, err
 		copies = append(copies, m)
 	}
 	o.Copies = len(copies)
+	if len(copies) > 0 {
+		o.Contexts, o.ContextsOK = tryContexts(ctx, copies[len(copies)-1])
+	}
 	for _, m := range copies {
 		m.Close()
 	}
@@ -226,6 +261,128 @@ func fillGPU(ctx context.Context, path string, mon *bench.NVMLMonitor) (OOM, err
 	after, err := processMiB(mon)
 	o.AfterMiB = after
 	return o, err
+}
+
+// tryContexts asks m, on a full GPU, for a context of 2^22 tokens, whose KV cache no GPU holds,
+// then searches for the largest context that fits, where CUDA's own allocations are the
+// closest to failing. Every failure must be ErrOutOfMemory, and the largest context that fit
+// must compute a prompt and generate.
+func tryContexts(ctx context.Context, m *llama.Model) ([]ContextTry, bool) {
+	var tries []ContextTry
+	ok := true
+	try := func(n int) bool {
+		s, err := m.NewSession(llama.WithContextSize(n))
+		t := ContextTry{Tokens: n}
+		if err != nil {
+			t.Error, t.IsOOM = err.Error(), errors.Is(err, llama.ErrOutOfMemory)
+			ok = ok && t.IsOOM
+		} else {
+			s.Close()
+		}
+		tries = append(tries, t)
+		return err == nil
+	}
+	try(1 << 22)
+	lo, hi := 0, 1<<22 // lo fits (0: none found yet), hi does not
+	for hi-lo > 256 && ctx.Err() == nil {
+		mid := (lo + hi) / 2 / 256 * 256
+		if mid <= lo {
+			mid = lo + 256
+		}
+		if try(mid) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	// The largest context that fits must also compute: a prompt of a full ubatch and a few
+	// tokens, for which CUDA's pools grow.
+	if lo == 0 {
+		return tries, false
+	}
+	s, err := m.NewSession(llama.WithContextSize(lo))
+	if err != nil {
+		tries = append(tries, ContextTry{Tokens: lo, Error: "again: " + err.Error()})
+		return tries, false
+	}
+	defer s.Close()
+	prompt := make([]int32, 512)
+	for i := range prompt {
+		prompt[i] = int32(100 + i)
+	}
+	res, err := s.GenerateTokens(ctx, prompt, llama.GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, nil)
+	t := ContextTry{Tokens: lo, Note: "computed a prompt of 512 tokens and generated 8"}
+	if err != nil {
+		t.Error = "computing 512 + 8 tokens: " + err.Error()
+	}
+	tries = append(tries, t)
+	return tries, ok && err == nil && res.Tokens == 8
+}
+
+// samplerRuns generates gen tokens 2×pairs times in one session after two runs to warm up,
+// the NVML sampler running around every other run, and returns the decode tokens/s at the
+// callback of the runs with it and of those without.
+func samplerRuns(ctx context.Context, path string, gen, pairs int, mon *bench.NVMLMonitor) (with, without []float64, err error) {
+	m, err := llama.Load(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer m.Close()
+	s, err := m.NewSession(llama.WithContextSize(gen + 256))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer s.Close()
+	prompt := []int32{m.Info().BOS}
+	if prompt[0] < 0 {
+		prompt[0] = 1
+	}
+	for i := range 2*pairs + 2 {
+		monitored := i%4 == 0 || i%4 == 3 // with, without, without, with
+		var probe bench.Probe
+		if monitored {
+			if probe, err = mon.Start(); err != nil {
+				return nil, nil, err
+			}
+		}
+		if err := s.Reset(); err != nil {
+			return nil, nil, err
+		}
+		var first, last time.Time
+		res, err := s.GenerateTokens(ctx, prompt, llama.GenerateOptions{MaxTokens: gen, IgnoreEOG: true}, func(t llama.Token) bool {
+			last = time.Now()
+			if t.Index == 0 {
+				first = last
+			}
+			return true
+		})
+		if monitored {
+			if _, serr := probe.Stop(); serr != nil && err == nil {
+				err = serr
+			}
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if i < 2 {
+			continue
+		}
+		tps := float64(res.Tokens-1) / last.Sub(first).Seconds()
+		if monitored {
+			with = append(with, tps)
+		} else {
+			without = append(without, tps)
+		}
+	}
+	return with, without, nil
+}
+
+func mean(xs []float64) float64 {
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	return sum / float64(len(xs))
 }
 
 func check(ctx context.Context, spec bench.Spec, mon *bench.NVMLMonitor, log io.Writer) (Check, error) {
@@ -252,22 +409,13 @@ func check(ctx context.Context, spec bench.Spec, mon *bench.NVMLMonitor, log io.
 		c.Failures = append(c.Failures, fmt.Sprintf("CV of generation %.4f > %.2f", cv, maxCV))
 	}
 
-	// The sampler's cost: generation again without it, then with it once more, so that drift
-	// over time does not pass for cost.
-	genOnly := spec
-	genOnly.Workloads = []bench.Workload{bench.WorkloadGenerate}
-	without, err := bench.Run(ctx, genOnly, bench.Options{Progress: progress})
-	if err != nil {
+	// The sampler's cost: generation in one session, with and without it, in pairs whose
+	// order alternates, so that neither drift over time nor a model's placement in memory
+	// (which differs from load to load by more than the cost) passes for cost.
+	if c.WithMonitorTPS, c.WithoutMonitorTPS, err = samplerRuns(ctx, spec.Model, spec.GenTokens, 2*spec.Repetitions, mon); err != nil {
 		return c, err
 	}
-	with2, err := bench.Run(ctx, genOnly, bench.Options{Monitor: mon, Progress: progress})
-	if err != nil {
-		return c, err
-	}
-	c.WithoutMonitor = without
-	label := fmt.Sprintf("tg%d", spec.GenTokens)
-	withMean := (tg.DecodeTPS.Mean + with2.Measure(label).DecodeTPS.Mean) / 2
-	c.SamplerCost = 1 - withMean/without.Measure(label).DecodeTPS.Mean
+	c.SamplerCost = 1 - mean(c.WithMonitorTPS)/mean(c.WithoutMonitorTPS)
 	if c.SamplerCost > maxSamplerCost {
 		c.Failures = append(c.Failures, fmt.Sprintf("sampler cost %.4f > %.2f", c.SamplerCost, maxSamplerCost))
 	}
