@@ -399,13 +399,11 @@ func TestSessionsOpenAndCloseConcurrentlyWithTheModel(t *testing.T) {
 // narrow, so that no single step of a prompt's graph, between which llama.cpp checks for an
 // abort, takes long. It is 188 MB as F16, written in half a second.
 func slowSpec() gguf.Spec {
-	return gguf.Spec{
-		ID: "slow-llama", Arch: "llama", Name: "slow-llama",
-		Layers: 8, Embd: 1024, Heads: 16, KVHeads: 4, HeadDim: 64, FF: 2816,
-		Context: 2048, RopeTheta: 10000, NormEps: 1e-5,
-		Vocab: 4096, Special: []gguf.SpecialToken{{ID: 0, Text: "<unk>"}, {ID: 1, Text: "<s>"}, {ID: 2, Text: "</s>"}},
-		BOS: 1, EOS: 2, EOT: -1, UNK: 0, PAD: -1, AddBOS: true, AddSpacePrefix: true,
-	}
+	s, _ := gguf.TinySpec("tiny-llama")
+	s.ID, s.Name = "slow-llama", "slow-llama"
+	s.Layers, s.Embd, s.Heads, s.KVHeads, s.HeadDim, s.FF = 8, 1024, 16, 4, 64, 2816
+	s.Context, s.Vocab = 2048, 4096
+	return s
 }
 
 // loadSlow writes the slow model and loads it with its weights in host memory.
