@@ -79,9 +79,9 @@ func loadBackendLocked(path string) error {
 		backend.loaded = append(backend.loaded, abs)
 		// The module brings its own copy of ggml's base library, with its own logger.
 		csoname := C.CString("libggml-base.so.0")
-		C.llmb_route_loaded_base(csoname)
+		routed := C.llmb_route_loaded_base(csoname)
 		C.free(unsafe.Pointer(csoname))
-		slog.Debug("llama: backend loaded", "path", abs)
+		slog.Debug("llama: backend loaded", "path", abs, "own_ggml_base", bool(routed))
 	}
 	return nil
 }

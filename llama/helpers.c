@@ -1,7 +1,6 @@
 #include "helpers.h"
 
 #include <dlfcn.h>
-#include <pthread.h>
 #include <string.h>
 
 extern void llmbLog(int level, char * text);
@@ -149,34 +148,40 @@ int32_t llmb_flag_get(const int32_t * flag) {
 void __real_ggml_backend_free(ggml_backend_t backend);
 void __real_ggml_backend_sched_free(ggml_backend_sched_t sched);
 
+// The deferred backends are kept per thread: a context is freed (or fails to be made) by one C
+// call on one thread, which defers its GPU backends and frees them when its scheduler is gone,
+// so the backends of contexts freed at once on other threads never mix with its own.
 #define LLMB_MAX_DEFERRED 64
-static pthread_mutex_t deferred_mu = PTHREAD_MUTEX_INITIALIZER;
-static ggml_backend_t deferred[LLMB_MAX_DEFERRED];
-static int n_deferred;
+static __thread ggml_backend_t deferred[LLMB_MAX_DEFERRED];
+static __thread int n_deferred;
 
 void __wrap_ggml_backend_free(ggml_backend_t backend) {
-    if (backend != NULL) {
+    if (backend != NULL && n_deferred < LLMB_MAX_DEFERRED) {
         ggml_backend_dev_t dev = ggml_backend_get_device(backend);
         if (dev != NULL && ggml_backend_dev_type(dev) != GGML_BACKEND_DEVICE_TYPE_CPU) {
-            pthread_mutex_lock(&deferred_mu);
-            if (n_deferred < LLMB_MAX_DEFERRED) {
-                deferred[n_deferred++] = backend;
-                pthread_mutex_unlock(&deferred_mu);
-                return;
-            }
-            pthread_mutex_unlock(&deferred_mu);
+            deferred[n_deferred++] = backend;
+            return;
         }
     }
     __real_ggml_backend_free(backend);
 }
 
-void llmb_free_deferred_backends(void) {
-    pthread_mutex_lock(&deferred_mu);
+static void llmb_free_deferred_backends(void) {
     for (int i = 0; i < n_deferred; i++) {
         __real_ggml_backend_free(deferred[i]);
     }
     n_deferred = 0;
-    pthread_mutex_unlock(&deferred_mu);
+}
+
+struct llama_context * llmb_init_context(struct llama_model * model, struct llama_context_params params) {
+    struct llama_context * ctx = llama_init_from_model(model, params);
+    llmb_free_deferred_backends(); // those of a context that failed part way
+    return ctx;
+}
+
+void llmb_free_context(struct llama_context * ctx) {
+    llama_free(ctx);
+    llmb_free_deferred_backends();
 }
 
 void __wrap_ggml_backend_sched_free(ggml_backend_sched_t sched) {

@@ -20,15 +20,16 @@ void llmb_install_abort_hook(void);
 // library is loaded.
 bool llmb_route_loaded_base(const char * soname);
 
-// llmb_free_deferred_backends frees the GPU backends whose ggml_backend_free was deferred.
+// llmb_init_context and llmb_free_context make and free a llama.cpp context, and then free
+// the GPU backends whose ggml_backend_free was deferred on this thread.
 //
 // Why: the pinned module patches ggml_backend_sched_free to call each backend's reset, while
 // llama_context frees its backends before its scheduler; with the CUDA backend that reset then
 // runs on freed memory and crashes. The binding links with --wrap for ggml_backend_free and
-// ggml_backend_sched_free: a GPU backend's free waits until the scheduler is gone (or until
-// this function runs, after llama_free and after a failed llama_init_from_model). Callers
-// serialize context creation and freeing, so the deferred backends are those of one context.
-void llmb_free_deferred_backends(void);
+// ggml_backend_sched_free: a GPU backend's free waits, in a list of the thread's own, until
+// the scheduler is gone, or until the end of the call that made or freed the context.
+struct llama_context * llmb_init_context(struct llama_model * model, struct llama_context_params params);
+void llmb_free_context(struct llama_context * ctx);
 
 // llmb_abort_cb is llama.cpp's abort callback: it returns true once *data is nonzero.
 bool llmb_abort_cb(void * data);

@@ -78,12 +78,13 @@ func fitSession(info Info, headDim, ff, nCtx, nUBatch int, flash FlashAttention,
 		nCtx:    nCtx,
 		kv:      kvCacheBytes(info, headDim, nCtx, t),
 		compute: computeBytes(info, ff, nCtx, nUBatch, flash),
-		where:   "host memory",
 	}
-	f.avail, f.known = hostAvailableBytes()
 	if info.GPU {
 		f.where, f.cud = "GPU memory", gpuReserve
 		f.avail, f.known = gpuFreeBytes()
+	} else {
+		f.where = "host memory"
+		f.avail, f.known = hostAvailableBytes()
 	}
 	return f
 }

@@ -55,8 +55,8 @@ func TestComputeEstimateCoversLlamaCpp(t *testing.T) {
 		require.NoError(t, gguf.Write(path, spec, gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
 		m, err := Load(path)
 		require.NoError(t, err)
-		ff, err := strconv.Atoi(m.meta(m.info.Architecture + ".feed_forward_length"))
-		require.NoError(t, err)
+		ff := m.feedForward()
+		require.Positive(t, ff)
 		for _, nCtx := range []int{256, 4096} {
 			for _, flash := range []FlashAttention{FlashAuto, FlashOff} {
 				t.Run(fmt.Sprintf("%s/ctx%d/flash-%s", id, nCtx, flash), func(t *testing.T) {

@@ -60,8 +60,7 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	}
 	nBat := min(cfg.batchSize, nCtx)
 	nUBatch := min(cfg.ubatchSize, nBat)
-	ff, _ := strconv.Atoi(m.meta(info.Architecture + ".feed_forward_length"))
-	fit := fitSession(info, m.headDim(), ff, (nCtx+255)/256*256, nUBatch, cfg.flash, cfg.kvType)
+	fit := fitSession(info, m.headDim(), m.feedForward(), (nCtx+255)/256*256, nUBatch, cfg.flash, cfg.kvType)
 	if err := fit.check(); err != nil {
 		return nil, fmt.Errorf("new session: %w", err)
 	}
@@ -84,8 +83,7 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 
 	loadMu.Lock()
 	stop := captureLog()
-	cctx := C.llama_init_from_model(m.c, params)
-	C.llmb_free_deferred_backends() // those of a context that failed part way
+	cctx := C.llmb_init_context(m.c, params)
 	lines := stop()
 	loadMu.Unlock()
 	if cctx == nil {
@@ -112,15 +110,6 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	return s, nil
 }
 
-// freeContext frees a llama.cpp context and then the GPU backends whose freeing the binding
-// deferred (see llmb_free_deferred_backends); loadMu keeps those of two contexts apart.
-func freeContext(c *C.struct_llama_context) {
-	loadMu.Lock()
-	defer loadMu.Unlock()
-	C.llama_free(c)
-	C.llmb_free_deferred_backends()
-}
-
 // headDim is the width of one attention head: the GGUF's key_length where given, as for
 // gemma2 whose heads are wider than n_embd / n_head.
 func (m *Model) headDim() int {
@@ -131,6 +120,13 @@ func (m *Model) headDim() int {
 		return m.info.EmbeddingSize / m.info.Heads
 	}
 	return 0
+}
+
+// feedForward is the width of the feed-forward layers, 0 where the file gives none (or one per
+// layer).
+func (m *Model) feedForward() int {
+	n, _ := strconv.Atoi(m.meta(m.info.Architecture + ".feed_forward_length"))
+	return n
 }
 
 func kvGGMLType(t KVCacheType) C.enum_ggml_type {
@@ -219,7 +215,7 @@ func (s *Session) closeFromModel() {
 		return
 	}
 	C.llama_batch_free(s.batch)
-	freeContext(s.c)
+	C.llmb_free_context(s.c)
 	C.free(unsafe.Pointer(s.abort))
 	s.c = nil
 	s.abort = nil
