@@ -1,12 +1,9 @@
 package llama_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -47,68 +44,16 @@ func writeSpec(t testing.TB, dir string, spec gguf.Spec) []byte {
 	return b
 }
 
-// withKV returns a copy of a valid file with the 4-byte value of key (a u32 or an f32)
-// replaced by bits.
-func withKV(t testing.TB, file []byte, key string, bits uint32) []byte {
-	t.Helper()
-	f, err := gguf.ValidateReader(bytes.NewReader(file), int64(len(file)))
-	require.NoError(t, err)
-	for _, kv := range f.KV {
-		if kv.Key == key {
-			require.Contains(t, []gguf.ValueType{gguf.ValueUint32, gguf.ValueFloat32}, kv.Value.Type(), key)
-			out := append([]byte(nil), file...)
-			binary.LittleEndian.PutUint32(out[kv.Offset+8+int64(len(key))+4:], bits)
-			return out
-		}
-	}
-	t.Fatalf("no key %s", key)
-	return nil
-}
-
-// abortingFile is a well-formed model that made the pinned llama.cpp abort the process, at
-// load or at the first decode, until gguf.Validate learnt to reject it.
-type abortingFile struct {
-	name   string
-	data   []byte
-	reason string // in the error
-}
-
-func abortingFiles(t testing.TB, dir string) []abortingFile {
-	t.Helper()
-	valid, err := os.ReadFile(ggufttest.Valid(t, dir))
-	require.NoError(t, err)
-	// llama.cpp reads a token up to a NUL byte: "<0x23>" with its "0" zeroed is "<", another
-	// token, as the fuzzer found.
-	nul := bytes.Clone(valid)
-	i := bytes.Index(nul, []byte("\x06\x00\x00\x00\x00\x00\x00\x00<0x23>"))
-	require.Positive(t, i)
-	nul[i+8+len("<")] = 0
-	// Without "<0x7A>" (nor "z"), tokenizing a "z" throws in llama.cpp, as the fuzzer found.
-	noByte := bytes.Clone(valid)
-	i = bytes.Index(noByte, []byte("<0x7A>"))
-	require.Positive(t, i)
-	copy(noByte[i:], "<0x7a>")
-	return []abortingFile{
-		{"token with a NUL byte", nul, "duplicates token"},
-		{"no token for a byte", noByte, "no token <0x7A>"},
-		{"alignment 16", withKV(t, valid, "general.alignment", 16), "alignment 16 is below 32"},
-		{"no blocks", withKV(t, valid, "llama.block_count", 0), "0 blocks"},
-		{"NaN epsilon", withKV(t, valid, "llama.attention.layer_norm_rms_epsilon", math.Float32bits(float32(math.NaN()))), "epsilon NaN"},
-		{"negative epsilon", withKV(t, valid, "llama.attention.layer_norm_rms_epsilon", math.Float32bits(-1e-5)), "epsilon -1e-05"},
-		{"gemma2 of one block", writeSpec(t, dir, microSpec(t, "tiny-gemma2", 1)), "1 blocks"},
-	}
-}
-
-func TestFilesThatAbortLlamaCppAreInvalid(t *testing.T) {
-	for _, c := range abortingFiles(t, t.TempDir()) {
-		t.Run(c.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "aborting.gguf")
-			require.NoError(t, os.WriteFile(path, c.data, 0o644))
-			_, err := llama.Load(path)
-			require.ErrorIs(t, err, llama.ErrInvalidModel)
-			assert.Contains(t, err.Error(), c.reason)
-		})
-	}
+// A gemma2 of one block loads, and its first decode trips an assertion in llama.cpp: its only
+// layer uses the sliding window, and the cache for full attention is missing. The other files
+// that made llama.cpp abort are among ggufttest.Malformed.
+func TestGemma2OfOneBlockIsInvalid(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "aborting.gguf")
+	require.NoError(t, os.WriteFile(path, writeSpec(t, dir, microSpec(t, "tiny-gemma2", 1)), 0o644))
+	_, err := llama.Load(path)
+	require.ErrorIs(t, err, llama.ErrInvalidModel)
+	assert.Contains(t, err.Error(), "1 blocks")
 }
 
 // everyByte is a text with each byte value once, for a tokenizer to fall back on byte tokens.
@@ -124,7 +69,8 @@ var everyByte = func() string {
 // inside llama.cpp ends the fuzzer, which reports the input), a failed load says the model is
 // invalid or too big, and a model that loads renders every token of its vocabulary, tokenizes
 // every byte and generates two tokens or says why not. The seeds are small valid models of each
-// architecture, the malformed variants of ggufttest and the files that made llama.cpp abort.
+// architecture and the malformed variants of ggufttest, among them the files that made
+// llama.cpp abort.
 // testdata/fuzz/FuzzLoad holds the three crashes the fuzzer found, each remade by hand from
 // 68 KB to a small file: nul-duplicate-token, a header whose tokens differ only after a NUL
 // byte; missing-byte-token, a 17 KB model without the byte token for "z", which the prompt
@@ -142,9 +88,7 @@ func FuzzLoad(f *testing.F) {
 			f.Add(b)
 		}
 	}
-	for _, c := range abortingFiles(f, dir) {
-		f.Add(c.data)
-	}
+	f.Add(writeSpec(f, dir, microSpec(f, "tiny-gemma2", 1)))
 
 	f.Fuzz(func(t *testing.T, b []byte) {
 		path := filepath.Join(t.TempDir(), "fuzz.gguf")

@@ -6,6 +6,7 @@ package ggufttest
 import (
 	"encoding/binary"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,7 @@ func Malformed(t testing.TB, dir string) []Case {
 	name, tokens, scores := m.kv("general.name"), m.kv("tokenizer.ggml.tokens"), m.kv("tokenizer.ggml.scores")
 	align, eos := m.kv("general.alignment"), m.kv("tokenizer.ggml.eos_token_id")
 	token4 := m.stringElem(tokens, 4) // "<0x01>"; token 3 is "<0x00>"
+	blocks, eps := m.kv("llama.block_count"), m.kv("llama.attention.layer_norm_rms_epsilon")
 
 	cases := []Case{
 		m.bytes("empty file", nil, "empty"),
@@ -123,6 +125,15 @@ func Malformed(t testing.TB, dir string) []Case {
 		unsafeForLlama(m.put("duplicate token", token4+8, []byte("<0x00>"), "duplicates token")),
 		unsafeForLlama(m.bytes("short scores", m.shortScores(scores), "entries for")),
 		unsafeForLlama(m.u32("scores not f32", scores.value, 5, "want an array of f32")),
+		// Found by fuzzing the load path: each made the pinned llama.cpp abort, at load or at
+		// the first decode. llama.cpp reads a token up to a NUL byte, so "<0x23>" with its "0"
+		// zeroed is "<", another token; without "<0x7A>" (nor "z"), tokenizing a "z" throws.
+		unsafeForLlama(m.put("token with a NUL byte", m.stringElem(tokens, 3+0x23)+8+int64(len("<")), []byte{0}, "duplicates token")),
+		unsafeForLlama(m.put("no token for a byte", m.stringElem(tokens, 3+0x7A)+8, []byte("<0x7a>"), "no token <0x7A>")),
+		unsafeForLlama(m.u32("alignment 16", align.value, 16, "alignment 16 is below 32")),
+		unsafeForLlama(m.u32("no blocks", blocks.value, 0, "0 blocks")),
+		unsafeForLlama(m.u32("NaN epsilon", eps.value, math.Float32bits(float32(math.NaN())), "epsilon NaN")),
+		unsafeForLlama(m.u32("negative epsilon", eps.value, math.Float32bits(-1e-5), "epsilon -1e-05")),
 	}
 	subdir := filepath.Join(dir, "directory.gguf")
 	if err := os.MkdirAll(subdir, 0o755); err != nil {
