@@ -31,7 +31,7 @@ var ErrStopped = errors.New("stopped")
 type Event struct {
 	Name   string // the spec's name
 	Label  string // the measure's label, "load" while loading
-	Rep    int    // 1-based; 0 for a warmup call
+	Rep    int    // 1-based; 0 for a warmup call; for "load", 1 is the cold load, 2 the warm
 	Reps   int
 	Prompt string // the chat prompt's id
 }
@@ -124,11 +124,11 @@ func (r *runner) next(ctx context.Context, e Event) error {
 func (r *runner) load(ctx context.Context) error {
 	var times [2]float64
 	for i := range times {
-		if err := r.next(ctx, Event{Label: "load"}); err != nil {
+		if err := r.next(ctx, Event{Label: "load", Rep: i + 1, Reps: len(times)}); err != nil {
 			return err
 		}
 		start := time.Now()
-		m, err := r.opts.Loader(r.spec.Model, r.spec.modelOptions()...)
+		m, err := r.opts.Loader(r.spec.Model, r.spec.ModelOptions()...)
 		times[i] = ms(time.Since(start))
 		if err != nil {
 			return fmt.Errorf("load %s: %w", r.spec.Name, err)

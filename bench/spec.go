@@ -184,8 +184,8 @@ func parseFlash(s string) (llama.FlashAttention, error) {
 	return 0, fmt.Errorf("flash attention %q: want auto, on or off", s)
 }
 
-// modelOptions turns the spec into llama's model options.
-func (s Spec) modelOptions() []llama.ModelOption {
+// ModelOptions are the llama options the spec loads its model with.
+func (s Spec) ModelOptions() []llama.ModelOption {
 	var opts []llama.ModelOption
 	switch {
 	case s.CPUOnly:
@@ -198,9 +198,6 @@ func (s Spec) modelOptions() []llama.ModelOption {
 	}
 	return opts
 }
-
-// ModelOptions are the llama options the spec loads its model with.
-func (s Spec) ModelOptions() []llama.ModelOption { return s.modelOptions() }
 
 // sessionOptions turns the spec into llama's session options for a context of nCtx tokens.
 func (s Spec) sessionOptions(nCtx int) []llama.SessionOption {

@@ -41,14 +41,14 @@ func DefaultModelPath() string {
 func Resolve(idOrPath string) (path string, entry *Model, err error) {
 	// Anything at the path is handed on, so that the loader says what is wrong with it (a
 	// directory, no permission, a malformed file).
-	if _, err := os.Lstat(idOrPath); err == nil {
+	_, lerr := os.Lstat(idOrPath)
+	if lerr == nil {
 		return idOrPath, byFile(filepath.Base(idOrPath)), nil
 	}
 	m, err := Get(idOrPath)
 	if err != nil {
 		if strings.ContainsRune(idOrPath, filepath.Separator) || strings.HasSuffix(idOrPath, ".gguf") {
-			_, serr := os.Stat(idOrPath)
-			return "", nil, fmt.Errorf("resolve: %w", serr)
+			return "", nil, fmt.Errorf("resolve: %w", lerr)
 		}
 		return "", nil, fmt.Errorf("resolve: %w", err)
 	}
