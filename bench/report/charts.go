@@ -270,29 +270,34 @@ func chartName(name string) string {
 	return string(r[:head]) + "…" + string(r[len(r)-tail:])
 }
 
-func drawTokensPerSecond(p *plot.Plot, rows []Row) error {
-	b := bars{color: solid, width: barWidth(len(rows), 1)}
-	for _, r := range rows {
-		b.values = append(b.values, r.DecodeTPS)
-		b.errLow = append(b.errLow, r.DecodeTPS.SD)
-		b.errHi = append(b.errHi, r.DecodeTPS.SD)
-		b.labels = append(b.labels, cell(r.DecodeTPS, "%.1f"))
+// barChart draws one bar per model of the figure get gives, labelled by label, with ± one
+// standard deviation whiskers when sd is set.
+func barChart(ylabel string, get func(Row) Num, label func(Num) string, sd bool) func(*plot.Plot, []Row) error {
+	return func(p *plot.Plot, rows []Row) error {
+		b := bars{color: solid, width: barWidth(len(rows), 1)}
+		for _, r := range rows {
+			n := get(r)
+			b.values = append(b.values, n)
+			if sd {
+				b.errLow = append(b.errLow, n.SD)
+				b.errHi = append(b.errHi, n.SD)
+			}
+			b.labels = append(b.labels, label(n))
+		}
+		top, err := addBars(p, b)
+		modelAxis(p, rows, ylabel, top)
+		return err
 	}
-	top, err := addBars(p, b)
-	modelAxis(p, rows, "tokens/s", top)
-	return err
 }
 
-func drawVRAM(p *plot.Plot, rows []Row) error {
-	b := bars{color: solid, width: barWidth(len(rows), 1)}
-	for _, r := range rows {
-		b.values = append(b.values, r.PeakVRAMMiB)
-		b.labels = append(b.labels, naLabel(r.PeakVRAMMiB, "%.0f MiB"))
-	}
-	top, err := addBars(p, b)
-	modelAxis(p, rows, "MiB", top)
-	return err
-}
+var (
+	drawTokensPerSecond = barChart("tokens/s", func(r Row) Num { return r.DecodeTPS },
+		func(n Num) string { return cell(n, "%.1f") }, true)
+	drawVRAM = barChart("MiB", func(r Row) Num { return r.PeakVRAMMiB },
+		func(n Num) string { return naLabel(n, "%.0f MiB") }, false)
+	drawEfficiency = barChart("accuracy × tok/s ÷ GB", func(r Row) Num { return r.Efficiency },
+		func(n Num) string { return naLabel(n, "%.1f") }, false)
+)
 
 // naLabel is the value, or "n/a: why" for a bar that is missing.
 func naLabel(n Num, format string) string {
@@ -337,17 +342,6 @@ func drawQuality(p *plot.Plot, rows []Row) error {
 	p.Y.Max = 1.1
 	p.Y.Tick.Marker = plot.ConstantTicks([]plot.Tick{{Value: 0, Label: "0"}, {Value: 0.2}, {Value: 0.4, Label: "0.4"},
 		{Value: 0.6}, {Value: 0.8, Label: "0.8"}, {Value: 1, Label: "1"}})
-	return err
-}
-
-func drawEfficiency(p *plot.Plot, rows []Row) error {
-	b := bars{color: solid, width: barWidth(len(rows), 1)}
-	for _, r := range rows {
-		b.values = append(b.values, r.Efficiency)
-		b.labels = append(b.labels, naLabel(r.Efficiency, "%.1f"))
-	}
-	top, err := addBars(p, b)
-	modelAxis(p, rows, "accuracy × tok/s ÷ GB", top)
 	return err
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"html/template"
 	"io"
-	"slices"
 	"strings"
 )
 
@@ -13,16 +12,14 @@ import (
 var htmlSource string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
-	"headed": func(t table) bool {
-		return slices.ContainsFunc(t.Header, func(h string) bool { return h != "" })
-	},
+	"headed": table.headed,
 	"cellClass": func(t table, col int, text string) string {
 		var cls []string
 		if t.Numeric && col > 0 {
 			cls = append(cls, "num")
 		}
 		switch text {
-		case naText, "not applicable", "not measured", "-":
+		case naText, notApplicable, notMeasured, "-":
 			cls = append(cls, "na")
 		}
 		return strings.Join(cls, " ")
@@ -72,12 +69,13 @@ func renderCharts(run Run, rows []Row) ([][]byte, error) {
 }
 
 func writeHTML(w io.Writer, run Run, rows []Row, pngs [][]byte) error {
+	run.Generated = run.generated() // the same time in the heading and the Run table
 	ts := tables(run, rows)
 	d := htmlData{
 		Models:    len(run.Models),
-		Generated: run.generated().UTC().Format("2006-01-02 15:04:05 MST"),
+		Generated: run.Generated.UTC().Format(timeLayout),
 		Banner:    !run.complete(),
-		Missing:   run.missing(),
+		Missing:   run.Unfinished(),
 		Summary:   ts[0],
 		Tables:    ts[1:],
 	}

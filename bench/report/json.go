@@ -29,7 +29,7 @@ func newDocument(run Run, rows []Row) Document {
 		Schema:    DocumentSchema,
 		Generated: run.generated(),
 		Complete:  run.complete(),
-		Missing:   run.missing(),
+		Missing:   run.Unfinished(),
 		Meta:      run.meta(),
 		Summary:   rows,
 		Models:    run.Models,

@@ -14,12 +14,13 @@ func WriteMarkdown(w io.Writer, run Run) error {
 }
 
 func writeMarkdown(w io.Writer, run Run, rows []Row) error {
+	run.Generated = run.generated() // the same time in the text and the Run table
 	var b strings.Builder
 	b.WriteString("# llmbench report\n\n")
 	if s := banner(run); s != "" {
 		fmt.Fprintf(&b, "> **%s**%s\n\n", incompleteText, mdEscape(strings.TrimPrefix(s, incompleteText)))
 	}
-	fmt.Fprintf(&b, "%d models, generated %s.\n\n", len(run.Models), run.generated().UTC().Format("2006-01-02 15:04:05 MST"))
+	fmt.Fprintf(&b, "%d models, generated %s.\n\n", len(run.Models), run.Generated.UTC().Format(timeLayout))
 	ts := tables(run, rows)
 	mdTable(&b, ts[0])
 	b.WriteString("## Charts\n\n")

@@ -42,16 +42,11 @@ func WriteMetricsCSV(w io.Writer, r bench.Result) error {
 		return err
 	}
 	for _, m := range r.Measures {
-		vram, jpt, watts, roof := "", "", "", ""
-		if g := m.GPU; g != nil {
-			if g.PeakProcessMiB != nil && g.PeakProcessMiB.N > 0 {
-				vram = csvFloat(g.PeakProcessMiB.Max)
-			}
-			jpt, watts = mean(g.JPerToken), mean(g.MeanPowerW)
-			if g.RooflinePct != nil {
-				roof = mean(*g.RooflinePct)
-			}
+		vram := ""
+		if v, ok := processPeakMiB(&m); ok {
+			vram = csvFloat(v)
 		}
+		jpt, watts, roof := gpuFigures(&m)
 		overhead := ""
 		if m.HarnessOverhead != nil {
 			overhead = csvFloat(*m.HarnessOverhead)
@@ -64,8 +59,8 @@ func WriteMetricsCSV(w io.Writer, r bench.Result) error {
 			stat(m.DecodeTPS, m.DecodeTPS.Max), stat(m.DecodeTPS, m.DecodeTPS.P50),
 			mean(m.E2EMs), stat(m.ITLMs, m.ITLMs.P50), stat(m.ITLMs, m.ITLMs.P90), stat(m.ITLMs, m.ITLMs.P99),
 			mean(m.EnginePromptTPS), mean(m.EngineEvalTPS), overhead,
-			vram, jpt, watts, roof, m.GPUUnavailable,
-			positiveCSV(r.Load.ColdMs), positiveCSV(r.Load.WarmMs),
+			vram, csvNum(jpt), csvNum(watts), csvNum(roof), m.GPUUnavailable,
+			csvNum(positive(r.Load.ColdMs, "not loaded")), csvNum(positive(r.Load.WarmMs, "not loaded twice")),
 		}); err != nil {
 			return err
 		}
@@ -75,6 +70,14 @@ func WriteMetricsCSV(w io.Writer, r bench.Result) error {
 }
 
 func csvFloat(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// csvNum is n's value, or empty when n has none.
+func csvNum(n Num) string {
+	if !n.OK() {
+		return ""
+	}
+	return csvFloat(n.Value)
+}
 
 // stat is v, a figure of s, or empty when s has no values.
 func stat(s bench.Stat, v float64) string {
@@ -87,10 +90,3 @@ func stat(s bench.Stat, v float64) string {
 func mean(s bench.Stat) string { return stat(s, s.Mean) }
 
 func sd(s bench.Stat) string { return stat(s, s.Stddev) }
-
-func positiveCSV(v float64) string {
-	if v <= 0 {
-		return ""
-	}
-	return csvFloat(v)
-}

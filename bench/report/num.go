@@ -55,7 +55,7 @@ func (n *Num) UnmarshalJSON(b []byte) error {
 	if j.Value != nil {
 		n.Value = *j.Value
 	} else if n.NA == "" {
-		n.NA = "not measured"
+		n.NA = notMeasured
 	}
 	if j.SD != nil {
 		n.SD = *j.SD

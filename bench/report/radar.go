@@ -21,6 +21,16 @@ type radarAxis struct {
 	lower  bool
 }
 
+// usable reports whether n can be scored on a: a figure that is not negative, nor 0 where
+// less is better (drawn as its inverse).
+func (a radarAxis) usable(n Num) bool {
+	unusable := !n.OK() || n.Value < 0 || (a.lower && n.Value <= 0)
+	return !unusable
+}
+
+// minRadarAxes is the fewest axes that make a polygon; with fewer the chart says so instead.
+const minRadarAxes = 3
+
 var radarAxes = []radarAxis{
 	{"tokens/s", "tokens/s", func(r Row) Num { return r.DecodeTPS }, false},
 	{"1 / VRAM", "VRAM", func(r Row) Num { return r.PeakVRAMMiB }, true},
@@ -38,7 +48,7 @@ func radarScores(rows []Row) (axes []string, scores [][]float64, dropped []strin
 		best, found := math.NaN(), false
 		for _, r := range rows {
 			n := a.get(r)
-			if !n.OK() || (a.lower && n.Value <= 0) || n.Value < 0 {
+			if !a.usable(n) {
 				continue
 			}
 			switch {
@@ -60,7 +70,7 @@ func radarScores(rows []Row) (axes []string, scores [][]float64, dropped []strin
 			n := a.get(r)
 			s := math.NaN()
 			switch {
-			case !n.OK() || (a.lower && n.Value <= 0) || n.Value < 0:
+			case !a.usable(n):
 			case a.lower:
 				s = best / n.Value
 			case best > 0:
@@ -82,7 +92,7 @@ func drawRadar(p *plot.Plot, rows []Row) error {
 	var missing []string
 	for i, r := range rows {
 		rd.series = append(rd.series, radarSeries{color: modelColor(i), scores: scores[i]})
-		if len(axes) >= 3 { // else there are no polygons to tell apart
+		if len(axes) >= minRadarAxes { // else there are no polygons to tell apart
 			p.Legend.Add(chartName(r.Name), swatch{modelColor(i)})
 		}
 		var na []string
@@ -130,7 +140,7 @@ func (rd radar) Plot(c draw.Canvas, p *plot.Plot) {
 	legend := p.Legend.Rectangle(c)
 	width := c.Max.X - c.Min.X - (legend.Max.X - legend.Min.X)
 	center := vg.Point{X: c.Min.X + width/2, Y: (c.Min.Y + c.Max.Y) / 2}
-	if len(rd.axes) < 3 {
+	if len(rd.axes) < minRadarAxes {
 		label.XAlign, label.YAlign = draw.XCenter, draw.YCenter
 		c.FillText(label, center, fmt.Sprintf("%d of %d figures measured: too few for a radar", len(rd.axes), len(radarAxes)))
 		return

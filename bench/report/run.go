@@ -46,8 +46,9 @@ func (r Run) complete() bool {
 	return true
 }
 
-// missing is Missing, then each incomplete result with its error.
-func (r Run) missing() []string {
+// Unfinished lists what the run did not finish: Missing, then each incomplete result with its
+// error.
+func (r Run) Unfinished() []string {
 	out := append([]string(nil), r.Missing...)
 	for _, m := range r.Models {
 		if m.Result.Complete {
@@ -69,6 +70,11 @@ func (r Run) meta() bench.Metadata {
 	return r.Meta
 }
 
+// timeLayout is how the report writes a time.
+const timeLayout = "2006-01-02 15:04:05 MST"
+
+// generated is Generated, or now when it is zero; a writer that shows it more than once pins
+// it first (run.Generated = run.generated()), so that the page shows one time.
 func (r Run) generated() time.Time {
 	if r.Generated.IsZero() {
 		return time.Now().UTC()

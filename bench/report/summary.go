@@ -132,10 +132,10 @@ func summarize(m Model) Row {
 			r.Accuracy = na("no questions")
 		}
 	case m.QualityNA != "":
-		r.Accuracy = na("not applicable: " + m.QualityNA)
+		r.Accuracy = na(notApplicable + ": " + m.QualityNA)
 	default:
 		r.QualityApplies = true
-		r.Accuracy = na("not measured")
+		r.Accuracy = na(notMeasured)
 	}
 
 	switch {
@@ -208,9 +208,11 @@ func peakVRAM(res *bench.Result) Num {
 	peak, ok := 0.0, false
 	why := ""
 	for _, m := range res.Measures {
+		if v, seen := processPeakMiB(&m); seen {
+			peak, ok = max(peak, v), true
+			continue
+		}
 		switch {
-		case m.GPU != nil && m.GPU.PeakProcessMiB != nil && m.GPU.PeakProcessMiB.N > 0:
-			peak, ok = max(peak, m.GPU.PeakProcessMiB.Max), true
 		case why != "":
 		case m.GPU != nil:
 			why = "process not seen by NVML"
@@ -227,6 +229,15 @@ func peakVRAM(res *bench.Result) Num {
 		return na(res.Meta.GPUUnavailable)
 	}
 	return na("no measures")
+}
+
+// processPeakMiB is the process's peak VRAM over m's calls; false when NVML did not see the
+// process or no monitor ran.
+func processPeakMiB(m *bench.Measure) (float64, bool) {
+	if g := m.GPU; g != nil && g.PeakProcessMiB != nil && g.PeakProcessMiB.N > 0 {
+		return g.PeakProcessMiB.Max, true
+	}
+	return 0, false
 }
 
 // rank sets Rank and RankedBy: models with an efficiency first, by it, then models with a

@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/local-llm-bench/llmbench/bench"
@@ -19,6 +20,11 @@ type table struct {
 	Notes []string
 }
 
+// headed reports whether t has a header to show: the Run table's is blank.
+func (t table) headed() bool {
+	return slices.ContainsFunc(t.Header, func(h string) bool { return h != "" })
+}
+
 // tables are the report's tables in the order shown: the seed's summary, speed and memory,
 // quality, the models, and the run's metadata.
 func tables(run Run, rows []Row) []table {
@@ -27,6 +33,13 @@ func tables(run Run, rows []Row) []table {
 
 // naText is how a missing figure reads in a table.
 const naText = "n/a"
+
+// Why quality is missing, as a Num's NA (notApplicable with its reason after a colon) and as a
+// table cell.
+const (
+	notMeasured   = "not measured"
+	notApplicable = "not applicable"
+)
 
 func cell(n Num, format string) string {
 	if !n.OK() {
@@ -56,9 +69,9 @@ func qualityCell(r Row) string {
 	case r.Accuracy.OK():
 		return fmt.Sprintf("%.2f", r.Accuracy.Value)
 	case !r.QualityApplies:
-		return "not applicable"
-	case r.Accuracy.NA == "not measured":
-		return "not measured"
+		return notApplicable
+	case r.Accuracy.NA == notMeasured:
+		return notMeasured
 	}
 	return naText
 }
@@ -230,9 +243,9 @@ func metaTable(run Run) table {
 		status = incompleteText
 	}
 	add("status", status)
-	add("generated", run.generated().UTC().Format("2006-01-02 15:04:05 MST"))
+	add("generated", run.generated().UTC().Format(timeLayout))
 	if !m.Timestamp.IsZero() {
-		add("measured", m.Timestamp.UTC().Format("2006-01-02 15:04:05 MST"))
+		add("measured", m.Timestamp.UTC().Format(timeLayout))
 	}
 	add("host", m.Hostname)
 	add("os", strings.Trim(m.OS+"/"+m.Arch, "/"))
@@ -325,7 +338,7 @@ func banner(run Run) string {
 		return ""
 	}
 	s := incompleteText + ": the run stopped before every measurement finished; these figures cover what did"
-	if miss := run.missing(); len(miss) > 0 {
+	if miss := run.Unfinished(); len(miss) > 0 {
 		s += ". Missing: " + strings.Join(miss, "; ")
 	}
 	return s

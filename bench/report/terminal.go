@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -46,7 +45,7 @@ func writeTerminalTable(w io.Writer, t table) error {
 		tablewriter.WithAlignment(align),
 		tablewriter.WithRowMaxWidth(terminalColumnMax),
 	)
-	if slices.ContainsFunc(t.Header, func(h string) bool { return h != "" }) {
+	if t.headed() {
 		tt.Header(t.Header)
 	}
 	if err := tt.Bulk(t.Rows); err != nil {
