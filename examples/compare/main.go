@@ -156,29 +156,29 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) (int, 
 			}
 		}
 		m, err := measure(ctx, c, t, mon, stop, prog)
-		if m.Result.Name != "" {
-			rep.Models = append(rep.Models, m)
-			if serr := bench.SaveJSON(file, m); serr != nil {
-				return 1, serr
-			}
+		rep.Models = append(rep.Models, m)
+		if serr := bench.SaveJSON(file, m); serr != nil {
+			return 1, serr
 		}
 		if err != nil {
 			rep.Complete = false
-			for _, rest := range targets[i+1:] {
-				rep.Missing = append(rep.Missing, rest.name+": not started")
-			}
 			if errors.Is(err, bench.ErrStopped) || ctx.Err() != nil {
+				for _, rest := range targets[i+1:] {
+					rep.Missing = append(rep.Missing, rest.name+": not started")
+				}
 				break
 			}
 			fmt.Fprintf(stderr, "compare: %s: %v\n", t.name, err)
-			rep.Missing = rep.Missing[:len(rep.Missing)-len(targets[i+1:])]
 		}
-		// The report is rewritten after every model, so an interrupted run keeps it.
-		if _, werr := report.WriteFiles(c.out, rep); werr != nil {
-			return 1, werr
+		// The report is rewritten after every model that others follow, so an interrupted run
+		// keeps it; after the last one (or a stop), it is written below.
+		if i < len(targets)-1 {
+			if _, werr := report.WriteFiles(c.out, rep); werr != nil {
+				return 1, werr
+			}
 		}
 	}
-	prog.done()
+	prog.endLine()
 	if _, err := report.WriteFiles(c.out, rep); err != nil {
 		return 1, err
 	}
@@ -187,7 +187,7 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) (int, 
 	}
 	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(c.out, "report.html"))
 	if !rep.Complete {
-		return 1, fmt.Errorf("incomplete: %s", strings.Join(rep.Missing, "; "))
+		return 1, fmt.Errorf("incomplete: %s", strings.Join(rep.Unfinished(), "; "))
 	}
 	return 0, nil
 }
@@ -216,7 +216,7 @@ func measure(ctx context.Context, c config, t target, mon bench.Monitor, stop <-
 	if err != nil || t.synthetic || !c.quality {
 		return m, err
 	}
-	q, err := quality(ctx, c, t, stop, prog)
+	q, err := quality(ctx, c, t, spec, stop, prog)
 	if q != nil {
 		m.Quality = q
 	}
@@ -244,7 +244,7 @@ func specFor(c config, t target) bench.Spec {
 }
 
 // quality asks the math questions through the model's chat template.
-func quality(ctx context.Context, c config, t target, stop <-chan struct{}, prog *progress) (*eval.Report, error) {
+func quality(ctx context.Context, c config, t target, spec bench.Spec, stop <-chan struct{}, prog *progress) (*eval.Report, error) {
 	items, err := eval.QA()
 	if err != nil {
 		return nil, err
@@ -253,7 +253,7 @@ func quality(ctx context.Context, c config, t target, stop <-chan struct{}, prog
 		items = append(items, eval.Arithmetic(c.evalExtra, 1)...)
 		items = append(items, eval.WordProblems(c.evalExtra, 1)...)
 	}
-	m, err := bench.LoadLlama(t.path, specFor(c, t).ModelOptions()...)
+	m, err := bench.LoadLlama(t.path, spec.ModelOptions()...)
 	if err != nil {
 		return nil, err
 	}

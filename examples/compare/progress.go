@@ -57,8 +57,6 @@ func (p *progress) endLine() {
 	}
 }
 
-func (p *progress) done() { p.endLine() }
-
 func (p *progress) event(e bench.Event) {
 	switch {
 	case e.Label == "load":

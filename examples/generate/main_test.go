@@ -47,7 +47,8 @@ func runMain(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	return out.String(), errb.String(), code
 }
 
-// lastLine is the program's own message: llama.cpp may log above it at debug level, never here.
+// errorLines picks the program's own messages ("generate: ...") out of stderr, where
+// llama.cpp may log too at debug level.
 func errorLines(stderr string) []string {
 	var lines []string
 	for _, l := range strings.Split(strings.TrimSpace(stderr), "\n") {

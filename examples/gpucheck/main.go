@@ -58,6 +58,10 @@ type Check struct {
 	Model  string       `json:"model"`
 	Card   string       `json:"card"`
 	Result bench.Result `json:"result"`
+	// GenRatio and PromptRatio are tokens/s at the callback ÷ llama.cpp's own (means), of
+	// generation and of the prompt.
+	GenRatio    float64 `json:"gen_ratio"`
+	PromptRatio float64 `json:"prompt_ratio"`
 	// Generation tokens/s at the callback, run after run in one session, with the NVML sampler
 	// and without it, in the order with, without, without, with, ...
 	WithMonitorTPS    []float64 `json:"with_monitor_tps"`
@@ -252,7 +256,7 @@ func fillGPU(ctx context.Context, path string, mon *bench.NVMLMonitor) (OOM, err
 	if err == nil {
 		s, serr := m.NewSession(llama.WithContextSize(1024))
 		if serr == nil {
-			res, gerr := s.GenerateTokens(ctx, []int32{m.Info().BOS}, llama.GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, nil)
+			res, gerr := s.GenerateTokens(ctx, bosPrompt(m), llama.GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, nil)
 			o.Recovered = gerr == nil && res.Tokens == 8
 			s.Close()
 		}
@@ -333,10 +337,7 @@ func samplerRuns(ctx context.Context, path string, gen, pairs int, mon *bench.NV
 		return nil, nil, err
 	}
 	defer s.Close()
-	prompt := []int32{m.Info().BOS}
-	if prompt[0] < 0 {
-		prompt[0] = 1
-	}
+	prompt := bosPrompt(m)
 	for i := range 2*pairs + 2 {
 		monitored := i%4 == 0 || i%4 == 3 // with, without, without, with
 		var probe bench.Probe
@@ -377,12 +378,17 @@ func samplerRuns(ctx context.Context, path string, gen, pairs int, mon *bench.NV
 	return with, without, nil
 }
 
-func mean(xs []float64) float64 {
-	var sum float64
-	for _, x := range xs {
-		sum += x
+// bosPrompt is a prompt of the model's BOS token alone, or of token 1 for a model without one.
+func bosPrompt(m *llama.Model) []int32 {
+	if bos := m.Info().BOS; bos >= 0 {
+		return []int32{bos}
 	}
-	return sum / float64(len(xs))
+	return []int32{1}
+}
+
+// measures finds the prompt and generation measures of a result, nil where there is none.
+func measures(r *bench.Result) (tg, pp *bench.Measure) {
+	return r.Measure(fmt.Sprintf("tg%d", r.Spec.GenTokens)), r.Measure(fmt.Sprintf("pp%d", r.Spec.PromptTokens))
 }
 
 func check(ctx context.Context, spec bench.Spec, mon *bench.NVMLMonitor, log io.Writer) (Check, error) {
@@ -393,17 +399,19 @@ func check(ctx context.Context, spec bench.Spec, mon *bench.NVMLMonitor, log io.
 	if err != nil {
 		return Check{}, err
 	}
+	spec = res.Spec // with its defaults filled in
 	c := Check{Model: res.Name, Result: res}
-	tg := res.Measure(fmt.Sprintf("tg%d", spec.GenTokens))
-	pp := res.Measure(fmt.Sprintf("pp%d", spec.PromptTokens))
+	tg, pp := measures(&res)
 	if tg == nil || pp == nil {
 		return c, fmt.Errorf("%s: measures missing", res.Name)
 	}
-	if r := ratio(tg.DecodeTPS.Mean, tg.EngineEvalTPS.Mean); r < minRatio {
-		c.Failures = append(c.Failures, fmt.Sprintf("generation ratio %.3f < %.2f", r, minRatio))
+	c.GenRatio = ratio(tg.DecodeTPS.Mean, tg.EngineEvalTPS.Mean)
+	c.PromptRatio = ratio(pp.PromptTPS.Mean, pp.EnginePromptTPS.Mean)
+	if c.GenRatio < minRatio {
+		c.Failures = append(c.Failures, fmt.Sprintf("generation ratio %.3f < %.2f", c.GenRatio, minRatio))
 	}
-	if r := ratio(pp.PromptTPS.Mean, pp.EnginePromptTPS.Mean); r < minRatio {
-		c.Failures = append(c.Failures, fmt.Sprintf("prompt ratio %.3f < %.2f", r, minRatio))
+	if c.PromptRatio < minRatio {
+		c.Failures = append(c.Failures, fmt.Sprintf("prompt ratio %.3f < %.2f", c.PromptRatio, minRatio))
 	}
 	if cv := tg.DecodeTPS.CV(); cv > maxCV {
 		c.Failures = append(c.Failures, fmt.Sprintf("CV of generation %.4f > %.2f", cv, maxCV))
@@ -415,7 +423,7 @@ func check(ctx context.Context, spec bench.Spec, mon *bench.NVMLMonitor, log io.
 	if c.WithMonitorTPS, c.WithoutMonitorTPS, err = samplerRuns(ctx, spec.Model, spec.GenTokens, 2*spec.Repetitions, mon); err != nil {
 		return c, err
 	}
-	c.SamplerCost = 1 - mean(c.WithMonitorTPS)/mean(c.WithoutMonitorTPS)
+	c.SamplerCost = 1 - bench.Summarize(c.WithMonitorTPS).Mean/bench.Summarize(c.WithoutMonitorTPS).Mean
 	if c.SamplerCost > maxSamplerCost {
 		c.Failures = append(c.Failures, fmt.Sprintf("sampler cost %.4f > %.2f", c.SamplerCost, maxSamplerCost))
 	}
@@ -446,7 +454,7 @@ func compareSMI(ctx context.Context, c *Check, spec bench.Spec, mon *bench.NVMLM
 	smi := make(chan float64, 1)
 	smiErr := make(chan error, 1)
 	const n = 1024
-	_, err = s.GenerateTokens(ctx, []int32{m.Info().BOS}, llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true}, func(t llama.Token) bool {
+	_, err = s.GenerateTokens(ctx, bosPrompt(m), llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true}, func(t llama.Token) bool {
 		if t.Index == n/2 {
 			go func() {
 				v, err := smiProcessMiB(os.Getpid())
@@ -515,15 +523,7 @@ func table(w io.Writer, gpu bench.GPUInfo, checks []Check) error {
 	t.Header("model", "tg tok/s callback", "tg tok/s llama.cpp", "ratio", "pp tok/s callback", "pp tok/s llama.cpp", "ratio",
 		"tg CV", "VRAM NVML MiB", "nvidia-smi MiB", "diff", "sampler cost", "verdict")
 	for _, c := range checks {
-		var tg, pp *bench.Measure
-		for i := range c.Result.Measures {
-			switch c.Result.Measures[i].Workload {
-			case bench.WorkloadGenerate:
-				tg = &c.Result.Measures[i]
-			case bench.WorkloadPrompt:
-				pp = &c.Result.Measures[i]
-			}
-		}
+		tg, pp := measures(&c.Result)
 		verdict := "ok"
 		if len(c.Failures) > 0 {
 			verdict = strings.Join(c.Failures, "; ")
@@ -531,10 +531,10 @@ func table(w io.Writer, gpu bench.GPUInfo, checks []Check) error {
 		if err := t.Append(c.Model,
 			fmt.Sprintf("%.1f ± %.1f", tg.DecodeTPS.Mean, tg.DecodeTPS.Stddev),
 			fmt.Sprintf("%.1f ± %.1f", tg.EngineEvalTPS.Mean, tg.EngineEvalTPS.Stddev),
-			fmt.Sprintf("%.3f", ratio(tg.DecodeTPS.Mean, tg.EngineEvalTPS.Mean)),
+			fmt.Sprintf("%.3f", c.GenRatio),
 			fmt.Sprintf("%.0f ± %.0f", pp.PromptTPS.Mean, pp.PromptTPS.Stddev),
 			fmt.Sprintf("%.0f ± %.0f", pp.EnginePromptTPS.Mean, pp.EnginePromptTPS.Stddev),
-			fmt.Sprintf("%.3f", ratio(pp.PromptTPS.Mean, pp.EnginePromptTPS.Mean)),
+			fmt.Sprintf("%.3f", c.PromptRatio),
 			fmt.Sprintf("%.2f%%", 100*tg.DecodeTPS.CV()),
 			fmt.Sprintf("%.0f", c.NVMLPeakMiB),
 			fmt.Sprintf("%.0f", c.SMIMiB),
