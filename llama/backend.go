@@ -22,6 +22,10 @@ const BackendDirEnv = "LLMBENCH_BACKEND_DIR"
 // backendLibs are the GPU backend modules looked for in a backend folder, in order.
 var backendLibs = []string{"libggml-cuda.so", "libggml-hip.so", "libggml-vulkan.so"}
 
+// backend guards ggml's backend and device registry, a plain vector: adding to it (LoadBackend,
+// the first ensureBackend) holds loadMu and mu, in that order; reading it holds one of them:
+// mu for Devices, HasGPU and SystemInfo, loadMu for the C calls that enumerate devices (model
+// loads, context creation, quantization).
 var backend struct {
 	mu       sync.Mutex
 	loaded   []string // paths of the backend modules loaded so far
@@ -38,6 +42,8 @@ func init() {
 // used. path is the module file or a folder holding one. Call it before the first Load; a
 // backend loaded later is used by models loaded after it. It is safe for concurrent use.
 func LoadBackend(path string) error {
+	loadMu.Lock()
+	defer loadMu.Unlock()
 	backend.mu.Lock()
 	defer backend.mu.Unlock()
 	return loadBackendLocked(path)
@@ -91,6 +97,8 @@ func loadBackendLocked(path string) error {
 // the module root above the working directory. A folder named by the environment variable
 // that fails to load is an error; the others are only tried.
 func ensureBackend() error {
+	loadMu.Lock()
+	defer loadMu.Unlock()
 	backend.mu.Lock()
 	defer backend.mu.Unlock()
 	if backend.initDone {
@@ -181,6 +189,8 @@ func Devices() ([]Device, error) {
 	if err := ensureBackend(); err != nil {
 		return nil, err
 	}
+	backend.mu.Lock()
+	defer backend.mu.Unlock()
 	n := int(C.ggml_backend_dev_count())
 	devs := make([]Device, 0, n)
 	for i := 0; i < n; i++ {
@@ -212,7 +222,8 @@ func deviceType(t C.enum_ggml_backend_dev_type) DeviceType {
 	}
 }
 
-// hasGPU reports whether a GPU device is registered. Callers have initialized the backend.
+// hasGPU reports whether a GPU device is registered. Callers have initialized the backend and
+// hold backend.mu.
 func hasGPU() bool {
 	n := int(C.ggml_backend_dev_count())
 	for i := 0; i < n; i++ {
@@ -229,6 +240,8 @@ func HasGPU() bool {
 	if ensureBackend() != nil {
 		return false
 	}
+	backend.mu.Lock()
+	defer backend.mu.Unlock()
 	return hasGPU()
 }
 
@@ -237,6 +250,8 @@ func SystemInfo() string {
 	if ensureBackend() != nil {
 		return ""
 	}
+	backend.mu.Lock()
+	defer backend.mu.Unlock()
 	return C.GoString(C.llama_print_system_info())
 }
 

@@ -17,6 +17,10 @@ var (
 	// ErrBusy means another Generate is running on the same Session. A Session serves one
 	// call at a time; use one Session per goroutine.
 	ErrBusy = errors.New("session busy")
+	// ErrReentrant means a call was made from a token callback and would have to wait for the
+	// call that runs the callback: a Generate, Prefill or Reset of the same session, or a Close
+	// of the session or of its model. Return false from the callback to stop the call instead.
+	ErrReentrant = errors.New("called from the token callback of the call it would wait for")
 	// ErrNoChatTemplate means the model carries no chat template and none was given.
 	ErrNoChatTemplate = errors.New("no chat template")
 	// ErrBackend means a backend module could not be loaded.

@@ -99,7 +99,10 @@ func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOpti
 		return Result{}, err
 	}
 	defer end()
-	toks, err := tokenize(s.model.vocab, prompt, false, true)
+	if testHookAfterBegin != nil {
+		testHookAfterBegin(s)
+	}
+	toks, err := tokenize(s.vocab, prompt, false, true)
 	if err != nil {
 		return Result{}, fmt.Errorf("generate: %w", err)
 	}
@@ -146,14 +149,14 @@ func (s *Session) Prefill(ctx context.Context, tokens []int32) (Result, error) {
 	return res, nil
 }
 
-// watch clears the abort flag and raises it when ctx is cancelled, so that llama.cpp stops
+// watch lowers the cancel flag and raises it when ctx is cancelled, so that llama.cpp stops
 // inside a long decode. The returned function ends the watch and waits for a raise under way,
 // so the flag is never touched after the call that owns it returns.
 func (s *Session) watch(ctx context.Context) (release func()) {
-	C.llmb_flag_set(s.abort, 0)
+	C.llmb_flag_set(&s.abort.cancel, 0)
 	raised := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
-		C.llmb_flag_set(s.abort, 1)
+		C.llmb_flag_set(&s.abort.cancel, 1)
 		close(raised)
 	})
 	return func() {
@@ -203,7 +206,7 @@ func (s *Session) run(ctx context.Context, tokens []int32, opts GenerateOptions,
 		return res, fmt.Errorf("generate: %w", err)
 	}
 	s.next = nil
-	nVocab := C.int32_t(C.llama_vocab_n_tokens(s.model.vocab))
+	nVocab := C.int32_t(C.llama_vocab_n_tokens(s.vocab))
 	for {
 		var tok int32
 		if smpl != nil {
@@ -220,13 +223,14 @@ func (s *Session) run(ctx context.Context, tokens []int32, opts GenerateOptions,
 		}
 		// The sampled token enters the cache at the start of the next decode.
 		s.next = []int32{tok}
-		if !opts.IgnoreEOG && bool(C.llama_vocab_is_eog(s.model.vocab, C.llama_token(tok))) {
+		if !opts.IgnoreEOG && bool(C.llama_vocab_is_eog(s.vocab, C.llama_token(tok))) {
 			res.Stop = StopEOG
 			break
 		}
 		piece := s.tokenText(tok)
 		text.WriteString(piece)
 		res.Tokens++
+		s.setPosition()
 		if fn != nil && !fn(Token{ID: tok, Text: piece, Index: res.Tokens - 1}) {
 			res.Stop = StopCallback
 			break
@@ -281,13 +285,13 @@ func stopAt(text, piece string, stops []string) (int, bool) {
 
 var errAborted = errors.New("aborted")
 
-// cancelled returns why the call must stop: the context's error, or ErrClosed when Close
-// raised the abort flag.
+// cancelled returns why the call must stop: the context's error, or ErrClosed once Close has
+// begun.
 func (s *Session) cancelled(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if C.llmb_flag_get(s.abort) != 0 {
+	if s.closed.Load() {
 		return ErrClosed
 	}
 	return nil
@@ -349,7 +353,7 @@ func (s *Session) decode(tokens []int32, pos int, wantLogits bool) error {
 }
 
 func (s *Session) tokenText(tok int32) string {
-	n := int(C.llama_token_to_piece(s.model.vocab, C.llama_token(tok), (*C.char)(unsafe.Pointer(&s.piece[0])), C.int32_t(len(s.piece)), 0, false))
+	n := int(C.llama_token_to_piece(s.vocab, C.llama_token(tok), (*C.char)(unsafe.Pointer(&s.piece[0])), C.int32_t(len(s.piece)), 0, false))
 	if n < 0 {
 		s.piece = make([]byte, -n)
 		return s.tokenText(tok)

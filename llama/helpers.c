@@ -2,13 +2,20 @@
 
 #include <dlfcn.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-extern void llmbLog(int level, char * text);
+extern void llmbLog(int level, char * text, int64_t tid);
 extern void llmbAbortMessage(char * text);
+extern void llmbTrip(uintptr_t handle);
+
+int64_t llmb_tid(void) {
+    return (int64_t) syscall(SYS_gettid);
+}
 
 static void llmb_log(enum ggml_log_level level, const char * text, void * user_data) {
     (void) user_data;
-    llmbLog((int) level, (char *) text);
+    llmbLog((int) level, (char *) text, llmb_tid());
 }
 
 void llmb_install_log(void) {
@@ -41,7 +48,17 @@ bool llmb_route_loaded_base(const char * soname) {
 }
 
 bool llmb_abort_cb(void * data) {
-    return __atomic_load_n((const int32_t *) data, __ATOMIC_RELAXED) != 0;
+    llmb_abort * a = (llmb_abort *) data;
+    const int64_t n = __atomic_add_fetch(&a->polls, 1, __ATOMIC_RELAXED);
+    if (a->trip_at != 0 && n == a->trip_at) {
+        llmbTrip(a->trip_handle);
+        __atomic_store_n(&a->cancel, 1, __ATOMIC_RELAXED);
+    }
+    return __atomic_load_n(&a->cancel, __ATOMIC_RELAXED) != 0 || __atomic_load_n(&a->closed, __ATOMIC_RELAXED) != 0;
+}
+
+int64_t llmb_polls(const llmb_abort * a) {
+    return __atomic_load_n(&a->polls, __ATOMIC_RELAXED);
 }
 
 #if defined(__AVX2__)
@@ -144,24 +161,25 @@ int32_t llmb_flag_get(const int32_t * flag) {
     return __atomic_load_n(flag, __ATOMIC_RELAXED);
 }
 
-// The functions the linker's --wrap renames; see llmb_free_deferred_backends.
+// The functions the linker's --wrap renames; see llmb_init_context.
 void __real_ggml_backend_free(ggml_backend_t backend);
 void __real_ggml_backend_sched_free(ggml_backend_sched_t sched);
 
-// The deferred backends are kept per thread: a context is freed (or fails to be made) by one C
-// call on one thread, which defers its GPU backends and frees them when its scheduler is gone,
-// so the backends of contexts freed at once on other threads never mix with its own.
+// The deferred backends are kept per thread: a context is made or freed by one C call on one
+// thread, which defers the backends freed meanwhile and frees them once its scheduler is gone,
+// so the backends of contexts freed at once on other threads never mix with its own. depth is
+// nonzero only inside llmb_init_context and llmb_free_context: elsewhere the wrapped functions
+// do what they always do.
 #define LLMB_MAX_DEFERRED 64
 static __thread ggml_backend_t deferred[LLMB_MAX_DEFERRED];
 static __thread int n_deferred;
+static __thread int depth;
+static int64_t live_contexts;
 
 void __wrap_ggml_backend_free(ggml_backend_t backend) {
-    if (backend != NULL && n_deferred < LLMB_MAX_DEFERRED) {
-        ggml_backend_dev_t dev = ggml_backend_get_device(backend);
-        if (dev != NULL && ggml_backend_dev_type(dev) != GGML_BACKEND_DEVICE_TYPE_CPU) {
-            deferred[n_deferred++] = backend;
-            return;
-        }
+    if (backend != NULL && depth > 0 && n_deferred < LLMB_MAX_DEFERRED) {
+        deferred[n_deferred++] = backend;
+        return;
     }
     __real_ggml_backend_free(backend);
 }
@@ -173,20 +191,54 @@ static void llmb_free_deferred_backends(void) {
     n_deferred = 0;
 }
 
+void __wrap_ggml_backend_sched_free(ggml_backend_sched_t sched) {
+    __real_ggml_backend_sched_free(sched);
+    if (depth > 0) {
+        llmb_free_deferred_backends();
+    }
+}
+
 struct llama_context * llmb_init_context(struct llama_model * model, struct llama_context_params params) {
+    depth++;
     struct llama_context * ctx = llama_init_from_model(model, params);
     llmb_free_deferred_backends(); // those of a context that failed part way
+    depth--;
+    if (ctx != NULL) {
+        __atomic_add_fetch(&live_contexts, 1, __ATOMIC_RELAXED);
+    }
     return ctx;
 }
 
 void llmb_free_context(struct llama_context * ctx) {
+    if (ctx == NULL) {
+        return;
+    }
+    depth++;
     llama_free(ctx);
     llmb_free_deferred_backends();
+    depth--;
+    __atomic_sub_fetch(&live_contexts, 1, __ATOMIC_RELAXED);
 }
 
-void __wrap_ggml_backend_sched_free(ggml_backend_sched_t sched) {
-    __real_ggml_backend_sched_free(sched);
-    llmb_free_deferred_backends();
+int64_t llmb_live_contexts(void) {
+    return __atomic_load_n(&live_contexts, __ATOMIC_RELAXED);
+}
+
+int llmb_free_backend_deferred(bool in_call) {
+    ggml_backend_t backend = ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, NULL);
+    if (backend == NULL) {
+        return -1;
+    }
+    if (in_call) {
+        depth++;
+    }
+    ggml_backend_free(backend);
+    const int n = n_deferred;
+    if (in_call) {
+        llmb_free_deferred_backends();
+        depth--;
+    }
+    return n;
 }
 
 // Why: the pinned module's ggml (ollama's patch 0001) leaves deleting a buffer's struct to the
@@ -195,7 +247,9 @@ void __wrap_ggml_backend_sched_free(ggml_backend_sched_t sched) {
 // leaked pieces fragmented the heap: the resident set grew by about 40 KB a load. free_buffer
 // is the first field of struct ggml_backend_buffer (ggml-backend-impl.h); the struct comes
 // from new in ggml_backend_buffer_init and is trivially destructible, so buffer_free.cpp
-// gives its memory back with operator delete.
+// gives its memory back with operator delete. A buffer whose free_buffer is set is left to
+// the real function, so the wrap changes nothing else for any code of the program; a test
+// checks the layout against the pinned internal header.
 void __real_ggml_backend_buffer_free(ggml_backend_buffer_t buffer);
 extern void llmb_delete_buffer(void * buffer);
 

@@ -7,8 +7,12 @@
 #include "llama.h"
 #include "ggml-backend.h"
 
-// llmb_install_log routes llama.cpp's and ggml's log lines to the Go side.
+// llmb_install_log routes llama.cpp's and ggml's log lines to the Go side, each with the id of
+// the thread that logged it.
 void llmb_install_log(void);
+
+// llmb_tid is the calling thread's id, as the log callback reports it.
+int64_t llmb_tid(void);
 
 // llmb_install_abort_hook makes a fatal ggml assertion say what failed through the Go log
 // before the process ends: ggml aborts after the hook returns, nothing can resume it.
@@ -20,19 +24,40 @@ void llmb_install_abort_hook(void);
 // library is loaded.
 bool llmb_route_loaded_base(const char * soname);
 
-// llmb_init_context and llmb_free_context make and free a llama.cpp context, and then free
-// the GPU backends whose ggml_backend_free was deferred on this thread.
+// llmb_init_context and llmb_free_context make and free a llama.cpp context. The backends
+// freed during either call are freed at its end, after the context's scheduler.
 //
 // Why: the pinned module patches ggml_backend_sched_free to call each backend's reset, while
-// llama_context frees its backends before its scheduler; with the CUDA backend that reset then
-// runs on freed memory and crashes. The binding links with --wrap for ggml_backend_free and
-// ggml_backend_sched_free: a GPU backend's free waits, in a list of the thread's own, until
-// the scheduler is gone, or until the end of the call that made or freed the context.
+// llama_context destroys its backends (the CPU backend too) before its scheduler (member order
+// in llama-context.h), so that reset would read freed memory. The binding links with --wrap
+// for ggml_backend_free and ggml_backend_sched_free: inside these calls a backend's free waits,
+// in a list of the thread's own, until the scheduler is gone or the call ends. Outside them,
+// and so for any other code of the program, both functions behave as they always do.
 struct llama_context * llmb_init_context(struct llama_model * model, struct llama_context_params params);
 void llmb_free_context(struct llama_context * ctx);
 
-// llmb_abort_cb is llama.cpp's abort callback: it returns true once *data is nonzero.
+// llmb_abort is what llama.cpp's abort callback reads during a decode. cancel is raised when
+// the call's context is done and lowered when the next call starts; closed is raised by Close
+// and never lowered, so a Close that lands before a call starts watching is not lost.
+typedef struct llmb_abort {
+    int32_t cancel;
+    int32_t closed;
+    int64_t polls;   // times llama.cpp asked
+    int64_t trip_at; // for tests: raise cancel at this poll and tell the Go side; 0: never
+    uintptr_t trip_handle;
+} llmb_abort;
+
+// llmb_abort_cb is llama.cpp's abort callback over a struct llmb_abort.
 bool llmb_abort_cb(void * data);
+
+// llmb_live_contexts is the number of contexts made by llmb_init_context and not yet freed.
+int64_t llmb_live_contexts(void);
+
+// llmb_free_backend_deferred makes a CPU backend and frees it as if inside llmb_free_context
+// (in_call) or as any other code of the program would, and returns how many frees were
+// deferred right after (-1 when no backend could be made); the deferred ones are done before
+// it returns. For tests.
+int llmb_free_backend_deferred(bool in_call);
 
 // llmb_argmax returns the id of the largest logit of output idx, or -1 when there are none:
 // the token llama.cpp's greedy sampler picks (the first of equal maxima; NaNs never win),
@@ -47,7 +72,8 @@ int32_t llmb_argmax_f32(const float * logits, int32_t n);
 // logits of the last one only when want_logits is true.
 void llmb_batch_fill(struct llama_batch * batch, const int32_t * tokens, int32_t n, int32_t pos0, bool want_logits);
 
-// llmb_flag_set and llmb_flag_get store and load the abort flag atomically.
+// llmb_flag_set and llmb_flag_get store and load a flag of struct llmb_abort atomically.
 void llmb_flag_set(int32_t * flag, int32_t v);
 int32_t llmb_flag_get(const int32_t * flag);
+int64_t llmb_polls(const llmb_abort * a);
 #endif

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,11 +83,9 @@ func TestTinyModelsGenerateExactlyN(t *testing.T) {
 			assert.Equal(t, llama.FileTypeF16, info.FileType)
 
 			var got []llama.Token
-			var stamps []time.Time
 			res, err := s.Generate(context.Background(), "The quick brown fox", llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true},
 				func(tok llama.Token) bool {
 					got = append(got, tok)
-					stamps = append(stamps, time.Now())
 					return true
 				})
 			require.NoError(t, err)
@@ -98,9 +95,6 @@ func TestTinyModelsGenerateExactlyN(t *testing.T) {
 			for i, tok := range got {
 				assert.Equal(t, i, tok.Index)
 				assert.True(t, tok.ID >= 0 && int(tok.ID) < info.VocabSize, "token id %d", tok.ID)
-			}
-			for i := 1; i < len(stamps); i++ {
-				assert.False(t, stamps[i].Before(stamps[i-1]), "callback times go backwards at %d", i)
 			}
 			assert.Positive(t, res.PromptTokens)
 			assert.Positive(t, res.PromptTime)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -46,16 +47,17 @@ func computeBytes(info Info, ff, nCtx, nUBatch int, flash FlashAttention) uint64
 // on a full H200, inside llama_init_from_model), so a session must leave room for them.
 const gpuReserve = 256 << 20
 
-// sessionFit is what a new context would take, against what is available.
+// sessionFit is what a new context would take on one device, against what is available there.
 type sessionFit struct {
 	nCtx             int
 	kv, compute, cud uint64 // cud: gpuReserve on a GPU, else 0
+	share            float64 // of the KV cache that lives here: the device's share of the layers
 	where            string
 	avail            uint64
 	known            bool // avail could be read
 }
 
-func (f sessionFit) need() uint64 { return f.kv + f.compute + f.cud }
+func (f sessionFit) need() uint64 { return uint64(float64(f.kv)*f.share) + f.compute + f.cud }
 
 func (f sessionFit) check() error {
 	if !f.known || f.need() <= f.avail {
@@ -65,28 +67,93 @@ func (f sessionFit) check() error {
 	if f.cud > 0 {
 		extra = ", CUDA's own " + formatBytes(f.cud)
 	}
-	return fmt.Errorf("%w: a context of %d tokens needs about %s (KV cache %s, compute %s%s), %s available is %s",
-		ErrOutOfMemory, f.nCtx, formatBytes(f.need()), formatBytes(f.kv), formatBytes(f.compute), extra, f.where, formatBytes(f.avail))
+	kv := "KV cache " + formatBytes(f.kv)
+	if f.share < 1 {
+		kv = fmt.Sprintf("%.0f%% of the KV cache of %s", 100*f.share, formatBytes(f.kv))
+	}
+	return fmt.Errorf("%w: a context of %d tokens needs about %s (%s, compute %s%s), %s available is %s",
+		ErrOutOfMemory, f.nCtx, formatBytes(f.need()), kv, formatBytes(f.compute), extra, f.where, formatBytes(f.avail))
 }
 
-// fitSession measures a context against the memory it would live in. On the CPU this matters
-// most for the KV cache: Linux may promise the memory and kill the process once the cache is
-// cleared page by page. On a GPU, CUDA's allocations outside llama.cpp's buffers abort the
-// process when they fail, so the context must leave room for them.
-func fitSession(info Info, headDim, ff, nCtx, nUBatch int, flash FlashAttention, t KVCacheType) sessionFit {
-	f := sessionFit{
+// fitSession measures a context against the memory it would live in: host memory for a model
+// on the CPU, else each GPU the model is placed on, with its share of the KV cache, a compute
+// buffer and CUDA's reserve. On the CPU this matters most for the KV cache: Linux may promise
+// the memory and kill the process once the cache is cleared page by page. On a GPU, CUDA's
+// allocations outside llama.cpp's buffers abort the process when they fail, so the context
+// must leave room for them.
+func fitSession(info Info, gpus []gpuShare, headDim, ff, nCtx, nUBatch int, flash FlashAttention, t KVCacheType) []sessionFit {
+	base := sessionFit{
 		nCtx:    nCtx,
 		kv:      kvCacheBytes(info, headDim, nCtx, t),
 		compute: computeBytes(info, ff, nCtx, nUBatch, flash),
+		share:   1,
 	}
-	if info.GPU {
-		f.where, f.cud = "GPU memory", gpuReserve
-		f.avail, f.known = gpuFreeBytes()
-	} else {
-		f.where = "host memory"
-		f.avail, f.known = hostAvailableBytes()
+	if !info.GPU || len(gpus) == 0 {
+		base.where = "host memory"
+		base.avail, base.known = hostAvailableBytes()
+		return []sessionFit{base}
 	}
-	return f
+	fits := make([]sessionFit, 0, len(gpus))
+	for _, g := range gpus {
+		f := base
+		f.share, f.cud = g.share, gpuReserve
+		f.where = "GPU memory"
+		if len(gpus) > 1 {
+			f.where = fmt.Sprintf("GPU memory of %s", g.dev.Name)
+		}
+		f.avail, f.known = g.dev.FreeBytes, true
+		fits = append(fits, f)
+	}
+	return fits
+}
+
+// gpuShare is a GPU a model is placed on and its share of the model's layers.
+type gpuShare struct {
+	dev   Device
+	share float64
+}
+
+// placedGPUs says which GPUs llama.cpp puts a model on, as llama_model_load_from_file does: the
+// GPUs (integrated ones only where there is no other), only the main one with SplitNone, and
+// layers split in proportion to the tensor split given, else to each GPU's free memory.
+func placedGPUs(devs []Device, cfg modelConfig) []gpuShare {
+	var gpus, igpus []Device
+	for _, d := range devs {
+		switch d.Type {
+		case DeviceGPU:
+			gpus = append(gpus, d)
+		case DeviceIGPU:
+			igpus = append(igpus, d)
+		}
+	}
+	if len(gpus) == 0 {
+		gpus = igpus
+	}
+	if cfg.splitMode == SplitNone {
+		if cfg.mainGPU < 0 || cfg.mainGPU >= len(gpus) {
+			return nil
+		}
+		return []gpuShare{{dev: gpus[cfg.mainGPU], share: 1}}
+	}
+	given := slices.ContainsFunc(cfg.tensorSplit, func(v float32) bool { return v != 0 })
+	weights := make([]float64, len(gpus))
+	total := 0.0
+	for i, d := range gpus {
+		switch {
+		case !given:
+			weights[i] = float64(d.FreeBytes)
+		case i < len(cfg.tensorSplit):
+			weights[i] = float64(cfg.tensorSplit[i])
+		}
+		total += weights[i]
+	}
+	var out []gpuShare
+	for i, d := range gpus {
+		if weights[i] > 0 && total > 0 {
+			out = append(out, gpuShare{dev: d, share: weights[i] / total})
+		}
+	}
+	return out
 }
 
 // hostAvailableBytes reads MemAvailable from /proc/meminfo; ok is false where it cannot.
@@ -108,23 +175,6 @@ func hostAvailableBytes() (uint64, bool) {
 		}
 	}
 	return 0, false
-}
-
-// gpuFreeBytes sums the free memory of the GPUs; ok is false when there are none.
-func gpuFreeBytes() (uint64, bool) {
-	devs, err := Devices()
-	if err != nil {
-		return 0, false
-	}
-	var free uint64
-	found := false
-	for _, d := range devs {
-		if d.Type == DeviceGPU || d.Type == DeviceIGPU {
-			free += d.FreeBytes
-			found = true
-		}
-	}
-	return free, found
 }
 
 func formatBytes(b uint64) string {

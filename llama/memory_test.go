@@ -98,7 +98,7 @@ func TestComputeEstimateOfMistral(t *testing.T) {
 // A context that does not fit says what it needs, of what, and what is available; one that
 // fits, or whose memory cannot be read, passes.
 func TestSessionFitExplainsItself(t *testing.T) {
-	f := sessionFit{nCtx: 8192, kv: 1 << 30, compute: 150 << 20, cud: gpuReserve, where: "GPU memory", avail: 1 << 30, known: true}
+	f := sessionFit{nCtx: 8192, kv: 1 << 30, compute: 150 << 20, cud: gpuReserve, share: 1, where: "GPU memory", avail: 1 << 30, known: true}
 	err := f.check()
 	require.ErrorIs(t, err, ErrOutOfMemory)
 	assert.EqualError(t, err, "out of memory: a context of 8192 tokens needs about 1.40 GiB (KV cache 1.00 GiB, compute 150.0 MiB, CUDA's own 256.0 MiB), GPU memory available is 1.00 GiB")
@@ -106,4 +106,69 @@ func TestSessionFitExplainsItself(t *testing.T) {
 	assert.NoError(t, f.check())
 	f.avail, f.known = 0, false
 	assert.NoError(t, f.check())
+
+	f = sessionFit{nCtx: 8192, kv: 1 << 30, compute: 150 << 20, cud: gpuReserve, share: 0.25, where: "GPU memory of CUDA1", avail: 256 << 20, known: true}
+	assert.EqualError(t, f.check(), "out of memory: a context of 8192 tokens needs about 662.0 MiB (25% of the KV cache of 1.00 GiB, compute 150.0 MiB, CUDA's own 256.0 MiB), GPU memory of CUDA1 available is 256.0 MiB")
+}
+
+// The memory check looks at the GPUs the model is placed on, each for its share of the layers,
+// as llama.cpp places them: not the sum of every GPU's free memory.
+func TestPlacedGPUs(t *testing.T) {
+	const gib = 1 << 30
+	cpu := Device{Name: "CPU", Type: DeviceCPU, FreeBytes: 64 * gib}
+	gpu0 := Device{Name: "CUDA0", Type: DeviceGPU, FreeBytes: 30 * gib}
+	gpu1 := Device{Name: "CUDA1", Type: DeviceGPU, FreeBytes: 10 * gib}
+	igpu := Device{Name: "iGPU", Type: DeviceIGPU, FreeBytes: 8 * gib}
+	layer := defaultModelConfig()
+	tests := []struct {
+		name string
+		devs []Device
+		cfg  modelConfig
+		want map[string]float64
+	}{
+		{"no GPU", []Device{cpu}, layer, map[string]float64{}},
+		{"one GPU", []Device{cpu, gpu0}, layer, map[string]float64{"CUDA0": 1}},
+		{"layers split by free memory", []Device{cpu, gpu0, gpu1}, layer, map[string]float64{"CUDA0": 0.75, "CUDA1": 0.25}},
+		{"tensor split given", []Device{cpu, gpu0, gpu1}, modelConfig{splitMode: SplitLayer, tensorSplit: []float32{1, 3}}, map[string]float64{"CUDA0": 0.25, "CUDA1": 0.75}},
+		{"tensor split leaves one out", []Device{cpu, gpu0, gpu1}, modelConfig{splitMode: SplitLayer, tensorSplit: []float32{0, 1}}, map[string]float64{"CUDA1": 1}},
+		{"main GPU only", []Device{cpu, gpu0, gpu1}, modelConfig{splitMode: SplitNone, mainGPU: 1}, map[string]float64{"CUDA1": 1}},
+		{"main GPU out of range", []Device{cpu, gpu0}, modelConfig{splitMode: SplitNone, mainGPU: 3}, map[string]float64{}},
+		{"integrated GPU only without another", []Device{cpu, igpu}, layer, map[string]float64{"iGPU": 1}},
+		{"integrated GPU left out beside a GPU", []Device{cpu, igpu, gpu1}, layer, map[string]float64{"CUDA1": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := map[string]float64{}
+			for _, g := range placedGPUs(tt.devs, tt.cfg) {
+				got[g.dev.Name] = g.share
+			}
+			assert.InDeltaMapValues(t, tt.want, got, 1e-9)
+			assert.Len(t, got, len(tt.want))
+		})
+	}
+}
+
+// With two GPUs each must hold its share of the KV cache, a compute buffer and CUDA's reserve:
+// a context that fits in their sum but not on the smaller one is refused, naming it.
+func TestSessionFitChecksEveryPlacedGPU(t *testing.T) {
+	const gib = 1 << 30
+	info := Info{GPU: true, Layers: 32, KVHeads: 8, Heads: 32, EmbeddingSize: 4096, VocabSize: 32000}
+	gpus := []gpuShare{
+		{dev: Device{Name: "CUDA0", Type: DeviceGPU, FreeBytes: 20 * gib}, share: 0.5},
+		{dev: Device{Name: "CUDA1", Type: DeviceGPU, FreeBytes: 1 * gib}, share: 0.5},
+	}
+	fits := fitSession(info, gpus, 128, 14336, 16384, 512, FlashOn, KVF16)
+	require.Len(t, fits, 2)
+	kv := kvCacheBytes(info, 128, 16384, KVF16)
+	assert.Equal(t, uint64(2*gib), kv, "32 layers × 2 × 8 heads × 128 × 16384 positions × 2 bytes")
+	assert.NoError(t, fits[0].check())
+	err := fits[1].check()
+	require.ErrorIs(t, err, ErrOutOfMemory)
+	assert.Contains(t, err.Error(), "GPU memory of CUDA1 available is 1.00 GiB")
+	assert.Less(t, fits[0].need()+fits[1].need(), uint64(21*gib), "the sum would have fitted")
+
+	host := fitSession(Info{Layers: 2, KVHeads: 2, EmbeddingSize: 256, VocabSize: 512}, nil, 64, 512, 256, 256, FlashAuto, KVF16)
+	require.Len(t, host, 1)
+	assert.Equal(t, "host memory", host[0].where)
+	assert.Zero(t, host[0].cud)
 }

@@ -7,14 +7,15 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unsafe"
-	"weak"
 
 	"github.com/local-llm-bench/llmbench/gguf"
 )
@@ -25,15 +26,20 @@ var loadMu sync.Mutex
 
 // Model is a loaded model: its weights on the CPU or GPU and its vocabulary. It is safe for
 // concurrent use; each goroutine generates through a Session of its own. Close frees the
-// weights after closing the model's sessions.
+// weights after closing the model's sessions. Its methods may be called from a session's token
+// callback, Close excepted when the callback is one of this model's sessions' (ErrReentrant).
 type Model struct {
+	// mu guards the fields below; it is never held while waiting for a session's call.
 	mu       sync.Mutex
 	c        *C.struct_llama_model
 	vocab    *C.struct_llama_vocab
 	path     string
 	info     Info
-	sessions map[weak.Pointer[Session]]struct{}
+	cores    map[*sessionCore]struct{} // of the sessions not closed yet
+	closing  bool                      // Close has begun: no new session
 	loadTime time.Duration
+	// placement is how the model was asked to be spread over the GPUs.
+	placement modelConfig
 }
 
 // Info describes a loaded model.
@@ -81,7 +87,7 @@ func Load(path string, opts ...ModelOption) (*Model, error) {
 	if err := ensureBackend(); err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
-	gpu := hasGPU()
+	gpu := HasGPU()
 
 	params := C.llama_model_default_params()
 	params.n_gpu_layers = C.int32_t(gpuLayers(cfg.gpuLayers, gpu))
@@ -116,7 +122,7 @@ func Load(path string, opts ...ModelOption) (*Model, error) {
 		return nil, fmt.Errorf("load %s: %w", path, loadError(lines))
 	}
 
-	m := &Model{c: cm, vocab: C.llama_model_get_vocab(cm), path: path, sessions: map[weak.Pointer[Session]]struct{}{}, loadTime: elapsed}
+	m := &Model{c: cm, vocab: C.llama_model_get_vocab(cm), path: path, cores: map[*sessionCore]struct{}{}, loadTime: elapsed, placement: cfg}
 	m.info = m.readInfo(f, int(params.n_gpu_layers), gpu, cfg.template)
 	runtime.SetFinalizer(m, func(m *Model) { _ = m.Close() })
 	return m, nil
@@ -132,19 +138,40 @@ func gpuLayers(asked int, gpu bool) int {
 	return asked
 }
 
-// loadError classifies the reason llama.cpp logged for a failed load.
+// loadError classifies the reason llama.cpp logged for a failed load: memory it could not
+// allocate, a file whose content it rejects, or another cause (a missing backend, a read error)
+// reported as it is.
 func loadError(lines []string) error {
 	reason := explain(lines, "llama.cpp could not load the model")
-	if isOOM(reason) {
+	switch {
+	case isOOM(reason):
 		return fmt.Errorf("%w: %s", ErrOutOfMemory, reason)
+	case containsAny(reason, "failed to open", "failed to read", "no such file", "permission denied"):
+		return errors.New(reason)
+	case isInvalid(reason):
+		return fmt.Errorf("%w: %s", ErrInvalidModel, reason)
+	default:
+		return errors.New(reason)
 	}
-	return fmt.Errorf("%w: %s", ErrInvalidModel, reason)
 }
 
 func isOOM(reason string) bool {
-	r := strings.ToLower(reason)
-	for _, s := range []string{"out of memory", "failed to allocate", "unable to allocate", "cudamalloc failed", "alloc failed"} {
-		if strings.Contains(r, s) {
+	return containsAny(reason, "out of memory", "failed to allocate", "unable to allocate", "cudamalloc failed", "alloc failed")
+}
+
+// isInvalid recognizes what llama.cpp says of a file whose content it cannot use: the errors
+// its model loader throws about the architecture, hyperparameters, vocabulary, keys and tensors.
+func isInvalid(reason string) bool {
+	return containsAny(reason, "error loading model architecture", "error loading model hyperparameters",
+		"error loading model vocabulary", "unknown model architecture", "key not found", "has wrong type",
+		"wrong array length", "not found", "is duplicated", "corrupted model", "wrong number of tensors",
+		"has wrong shape", "invalid data", "invalid model", "invalid split", "failed to load model from")
+}
+
+func containsAny(s string, subs ...string) bool {
+	s = strings.ToLower(s)
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
 			return true
 		}
 	}
@@ -241,27 +268,61 @@ func (m *Model) Meta(key string) (string, bool, error) {
 	return m.meta(key), true, nil
 }
 
-// Close frees the model's sessions, then its weights. It is idempotent and safe on a nil Model.
+// Close frees the model's sessions, each once its call under way has stopped, then its
+// weights. It is idempotent and safe on a nil Model. From inside the token callback of one of
+// the model's sessions it returns ErrReentrant and closes nothing.
 func (m *Model) Close() error {
 	if m == nil {
 		return nil
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.c == nil {
+		m.mu.Unlock()
 		return nil
 	}
-	for wp := range m.sessions {
-		if s := wp.Value(); s != nil {
-			s.closeFromModel()
+	g := goid()
+	waits.mu.Lock()
+	for c := range m.cores {
+		if c.waitsFor(g) {
+			waits.mu.Unlock()
+			m.mu.Unlock()
+			return fmt.Errorf("close model: %w", ErrReentrant)
 		}
 	}
-	m.sessions = nil
+	waits.mu.Unlock()
+	m.closing = true
+	cores := slices.Collect(maps.Keys(m.cores))
+	m.mu.Unlock()
+
+	for _, c := range cores {
+		if err := c.close("close model"); err != nil {
+			// A cycle of Closes formed since the check above: keep the model usable.
+			m.mu.Lock()
+			m.closing = false
+			m.mu.Unlock()
+			return err
+		}
+		m.forget(c)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.c == nil {
+		return nil // a concurrent Close finished first
+	}
+	// No session was added once closing was set, and each one of the snapshot is freed.
 	C.llama_model_free(m.c)
 	m.c = nil
 	m.vocab = nil
+	m.cores = nil
 	runtime.SetFinalizer(m, nil)
 	return nil
+}
+
+// forget drops a closed session's core.
+func (m *Model) forget(c *sessionCore) {
+	m.mu.Lock()
+	delete(m.cores, c)
+	m.mu.Unlock()
 }
 
 // Tokenize turns text into token ids. addSpecial adds the BOS token where the model wants

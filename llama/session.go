@@ -5,34 +5,55 @@ package llama
 import "C"
 
 import (
+	"bytes"
 	"fmt"
 	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"unsafe"
-	"weak"
 )
 
 // Session is one conversation with a model: it owns a llama.cpp context and its KV cache.
 // Successive Generate calls continue where the last one ended; Reset starts afresh. A Session
 // serves one call at a time: a Generate that overlaps another returns ErrBusy. Close frees it;
 // closing its Model closes it too.
+//
+// The token callback of a call runs on the goroutine that made the call, and may use the
+// Model and other Sessions. From inside it, Position, ContextSize and the other accessors
+// work; a call that would use this session's context (Generate, Prefill, Reset) returns
+// ErrReentrant; Close of this session or of its Model returns ErrReentrant, since it would
+// wait for the call it is made from (return false from the callback to stop, then Close). A
+// Close that would wait, through other Closes made from callbacks, for a call that waits for
+// it returns ErrReentrant too, instead of blocking forever.
 type Session struct {
-	mu    sync.Mutex // held by Generate, Reset and Close
-	busy  atomic.Bool
-	model *Model
-	c     *C.struct_llama_context
-	batch C.struct_llama_batch
+	*sessionCore
+	busy    atomic.Bool
+	model   *Model
+	vocab   *C.struct_llama_vocab
+	cfg     sessionConfig
+	nCtx    int
+	nBat    int
+	nPast   int          // tokens in the KV cache
+	next    []int32      // sampled but not yet decoded: fed first by the next call
+	pos     atomic.Int64 // nPast + len(next), for Position
+	piece   []byte       // scratch space for token text
+	cleanup runtime.Cleanup
+}
+
+// sessionCore is the part of a Session that holds C memory. The Model keeps its sessions'
+// cores, not the Sessions: a Session that is no longer referenced can be collected, and the
+// Model still frees its context before its own weights, whether or not the Session's cleanup
+// has run by then.
+type sessionCore struct {
+	mu     sync.Mutex   // held by a call that uses the context, and while closing
+	owner  atomic.Int64 // the goroutine whose call holds mu; 0 for none
+	closed atomic.Bool
+	flagMu sync.Mutex // guards abort's memory against its free; never held while waiting
+	c      *C.struct_llama_context
+	batch  C.struct_llama_batch
 	// abort is C memory read by llama.cpp's abort callback during a decode.
-	abort *C.int32_t
-	cfg   sessionConfig
-	nCtx  int
-	nBat  int
-	nPast int     // tokens in the KV cache
-	next  []int32 // sampled but not yet decoded: fed first by the next call
-	piece []byte  // scratch space for token text
-	self  weak.Pointer[Session]
+	abort *C.llmb_abort
 }
 
 // NewSession creates a context with its KV cache. It returns ErrOutOfMemory when the cache
@@ -47,7 +68,7 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.c == nil {
+	if m.c == nil || m.closing {
 		return nil, fmt.Errorf("new session: %w", ErrClosed)
 	}
 	info := m.info
@@ -60,9 +81,18 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	}
 	nBat := min(cfg.batchSize, nCtx)
 	nUBatch := min(cfg.ubatchSize, nBat)
-	fit := fitSession(info, m.headDim(), m.feedForward(), (nCtx+255)/256*256, nUBatch, cfg.flash, cfg.kvType)
-	if err := fit.check(); err != nil {
-		return nil, fmt.Errorf("new session: %w", err)
+	var gpus []gpuShare
+	if info.GPU {
+		devs, err := Devices()
+		if err != nil {
+			return nil, fmt.Errorf("new session: %w", err)
+		}
+		gpus = placedGPUs(devs, m.placement)
+	}
+	for _, fit := range fitSession(info, gpus, m.headDim(), m.feedForward(), (nCtx+255)/256*256, nUBatch, cfg.flash, cfg.kvType) {
+		if err := fit.check(); err != nil {
+			return nil, fmt.Errorf("new session: %w", err)
+		}
 	}
 
 	params := C.llama_context_default_params()
@@ -77,7 +107,7 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	params.type_v = kvGGMLType(cfg.kvType)
 	params.no_perf = false
 	params.op_offload = C.bool(!cfg.noOffload)
-	abort := (*C.int32_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.int32_t(0)))))
+	abort := (*C.llmb_abort)(C.calloc(1, C.size_t(unsafe.Sizeof(C.llmb_abort{}))))
 	params.abort_callback = C.ggml_abort_callback(C.llmb_abort_cb)
 	params.abort_callback_data = unsafe.Pointer(abort)
 
@@ -94,20 +124,31 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 		}
 		return nil, fmt.Errorf("new session: %s", reason)
 	}
+	core := &sessionCore{c: cctx, batch: C.llama_batch_init(C.int32_t(nBat), 0, 1), abort: abort}
 	s := &Session{
-		model: m,
-		c:     cctx,
-		batch: C.llama_batch_init(C.int32_t(nBat), 0, 1),
-		abort: abort,
-		cfg:   cfg,
-		nCtx:  int(C.llama_n_ctx(cctx)),
-		nBat:  nBat,
-		piece: make([]byte, 128),
+		sessionCore: core,
+		model:       m,
+		vocab:       m.vocab,
+		cfg:         cfg,
+		nCtx:        int(C.llama_n_ctx(cctx)),
+		nBat:        nBat,
+		piece:       make([]byte, 128),
 	}
-	s.self = weak.Make(s)
-	m.sessions[s.self] = struct{}{}
-	runtime.SetFinalizer(s, func(s *Session) { _ = s.Close() })
+	m.cores[core] = struct{}{}
+	s.cleanup = runtime.AddCleanup(s, func(o owned) { o.close() }, owned{core, m})
 	return s, nil
+}
+
+// owned is a session's core with its model, which a Session's cleanup closes and forgets.
+type owned struct {
+	core  *sessionCore
+	model *Model
+}
+
+func (o owned) close() {
+	if o.core.close("close session") == nil {
+		o.model.forget(o.core)
+	}
 }
 
 // headDim is the width of one attention head: the GGUF's key_length where given, as for
@@ -148,11 +189,10 @@ func (s *Session) Threads() int { return s.cfg.threads }
 
 // Position is the number of tokens the session holds: in its KV cache, plus the last token
 // sampled, which the next call decodes first.
-func (s *Session) Position() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.nPast + len(s.next)
-}
+func (s *Session) Position() int { return int(s.pos.Load()) }
+
+// setPosition publishes nPast and next to Position; the caller holds the call.
+func (s *Session) setPosition() { s.pos.Store(int64(s.nPast + len(s.next))) }
 
 // Model returns the model the session belongs to.
 func (s *Session) Model() *Model { return s.model }
@@ -167,57 +207,125 @@ func (s *Session) Reset() error {
 	C.llama_memory_clear(C.llama_get_memory(s.c), true)
 	s.nPast = 0
 	s.next = nil
+	s.setPosition()
 	return nil
 }
 
-// begin starts a call that uses the context: it refuses one that overlaps another (ErrBusy)
-// or comes after Close (ErrClosed), and returns the function that ends the call.
+// begin starts a call that uses the context: it refuses one that overlaps another (ErrBusy),
+// one made from the token callback of the call under way (ErrReentrant) and one after Close
+// (ErrClosed), and returns the function that ends the call.
 func (s *Session) begin(op string) (end func(), err error) {
+	g := goid()
 	if !s.busy.CompareAndSwap(false, true) {
+		if s.owner.Load() == g {
+			return nil, fmt.Errorf("%s: %w", op, ErrReentrant)
+		}
 		return nil, fmt.Errorf("%s: %w", op, ErrBusy)
 	}
 	s.mu.Lock()
-	if s.c == nil {
+	if s.c == nil || s.closed.Load() {
 		s.mu.Unlock()
 		s.busy.Store(false)
 		return nil, fmt.Errorf("%s: %w", op, ErrClosed)
 	}
+	s.owner.Store(g)
 	return func() {
+		s.setPosition()
+		s.owner.Store(0)
 		s.mu.Unlock()
 		s.busy.Store(false)
 	}, nil
 }
 
-// Close frees the context and its KV cache. It is idempotent and safe on a nil Session.
+// Close frees the context and its KV cache, once a call under way has stopped (at its next
+// token). It is idempotent and safe on a nil Session. From inside the token callback of this
+// session's call it returns ErrReentrant and closes nothing.
 func (s *Session) Close() error {
 	if s == nil {
 		return nil
 	}
-	m := s.model
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.sessions != nil {
-		delete(m.sessions, s.self)
+	if err := s.close("close session"); err != nil {
+		return err
 	}
-	s.closeFromModel()
+	s.cleanup.Stop()
+	s.model.forget(s.sessionCore)
 	return nil
 }
 
-// closeFromModel frees the session; the caller holds the model's lock.
-func (s *Session) closeFromModel() {
-	// A running Generate sees the abort flag at its next token and returns.
-	if s.abort != nil {
-		C.llmb_flag_set(s.abort, 1)
+// close waits for the call under way, which the closed flag makes stop at its next token or
+// inside its decode, and frees the context. The flag is raised only once the wait is known not
+// to be on the calling goroutine itself, so a refused Close changes nothing.
+func (c *sessionCore) close(op string) error {
+	g := goid()
+	waits.mu.Lock()
+	if c.waitsFor(g) {
+		waits.mu.Unlock()
+		return fmt.Errorf("%s: %w", op, ErrReentrant)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.c == nil {
-		return
+	waits.on[g] = c
+	waits.mu.Unlock()
+
+	c.closed.Store(true)
+	c.flagMu.Lock()
+	if c.abort != nil {
+		C.llmb_flag_set(&c.abort.closed, 1)
 	}
-	C.llama_batch_free(s.batch)
-	C.llmb_free_context(s.c)
-	C.free(unsafe.Pointer(s.abort))
-	s.c = nil
-	s.abort = nil
-	runtime.SetFinalizer(s, nil)
+	c.flagMu.Unlock()
+	c.mu.Lock()
+	waits.mu.Lock()
+	delete(waits.on, g)
+	waits.mu.Unlock()
+	defer c.mu.Unlock()
+	if c.c == nil {
+		return nil
+	}
+	C.llama_batch_free(c.batch)
+	C.llmb_free_context(c.c)
+	c.c = nil
+	c.flagMu.Lock()
+	C.free(unsafe.Pointer(c.abort))
+	c.abort = nil
+	c.flagMu.Unlock()
+	return nil
+}
+
+// waits records, for each goroutine blocked in a Close, the session core it waits for: a Close
+// that would wait, directly or through a chain of other Closes, for the call it is made from
+// returns ErrReentrant instead of blocking forever.
+var waits = struct {
+	mu sync.Mutex
+	on map[int64]*sessionCore
+}{on: map[int64]*sessionCore{}}
+
+// waitsFor reports whether taking c's lock would wait for goroutine g: g owns the call that
+// holds it, or the owner is itself waiting, in a Close, for a core that waits for g. The caller
+// holds waits.mu.
+func (c *sessionCore) waitsFor(g int64) bool {
+	x := c
+	for range len(waits.on) + 1 {
+		o := x.owner.Load()
+		if o == 0 {
+			return false
+		}
+		if o == g {
+			return true
+		}
+		if x = waits.on[o]; x == nil {
+			return false
+		}
+	}
+	return false
+}
+
+// goid is the calling goroutine's id, read from the header of its stack trace: Go exposes it no
+// other way, and the binding needs it only to tell a call from its own callback.
+func goid() int64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = bytes.TrimPrefix(b, []byte("goroutine "))
+	if i := bytes.IndexByte(b, ' '); i > 0 {
+		b = b[:i]
+	}
+	id, _ := strconv.ParseInt(string(b), 10, 64)
+	return id
 }

@@ -1,0 +1,23 @@
+package llama
+
+// What the external tests need of the package's insides (see hooks.go).
+
+var (
+	LiveContexts         = liveContexts
+	DeferredBackendFrees = deferredBackendFrees
+)
+
+// SetAfterBeginHook sets the hook Generate runs once its call has begun; nil removes it.
+func SetAfterBeginHook(f func(*Session)) { testHookAfterBegin = f }
+
+func (s *Session) TripAt(n int64, fn func()) func() { return s.tripAt(n, fn) }
+func (s *Session) AbortPolls() int64                { return s.abortPolls() }
+func (s *Session) CancelRaised() bool               { return s.cancelRaised() }
+func (s *Session) Closing() bool                    { return s.closed.Load() }
+
+// Closing reports whether Close has begun on the model.
+func (m *Model) Closing() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.closing
+}
