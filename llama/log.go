@@ -21,7 +21,7 @@ var logState struct {
 	mu      sync.Mutex
 	threads map[int64]*threadLog
 	capture *[]string
-	tid     int64 // the thread whose lines capture keeps
+	tid     int64    // the thread whose lines capture keeps
 	recent  []string // the last recentLines warning and error lines
 }
 

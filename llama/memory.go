@@ -50,7 +50,7 @@ const gpuReserve = 256 << 20
 // sessionFit is what a new context would take on one device, against what is available there.
 type sessionFit struct {
 	nCtx             int
-	kv, compute, cud uint64 // cud: gpuReserve on a GPU, else 0
+	kv, compute, cud uint64  // cud: gpuReserve on a GPU, else 0
 	share            float64 // of the KV cache that lives here: the device's share of the layers
 	where            string
 	avail            uint64
