@@ -10,6 +10,11 @@
 // file is reported as ErrInvalidModel instead of reaching an assertion inside C.
 package llama
 
+// The linker wraps three ggml functions for every program that imports this package (see
+// helpers.c): ggml_backend_free and ggml_backend_sched_free change behaviour only inside the
+// binding's own calls that make or free a context, and ggml_backend_buffer_free only for a
+// buffer the real function would leak; other code of the program sees them as they are.
+
 // #cgo CXXFLAGS: -std=c++17
 // #cgo LDFLAGS: -Wl,--wrap=ggml_backend_free -Wl,--wrap=ggml_backend_sched_free -Wl,--wrap=ggml_backend_buffer_free
 // #include <stdlib.h>

@@ -92,7 +92,8 @@ type Result struct {
 // generates, calling fn with every token as soon as it is sampled; fn returning false stops.
 // Cancelling ctx stops within one token (during a long prompt, within one batch on the CPU)
 // and returns the partial result with ctx's error. The prompt and MaxTokens must fit in the
-// context, else ErrContextFull comes before anything is decoded. fn may be nil.
+// context, else ErrContextFull comes before anything is decoded. fn may be nil; it runs on the
+// calling goroutine, and what it may call is said at Session.
 func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOptions, fn func(Token) bool) (Result, error) {
 	end, err := s.begin("generate")
 	if err != nil {
