@@ -23,11 +23,18 @@ DEFAULT_MODEL := $(MODELS_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 RACE ?= -race
 TEST_FLAGS ?= $(RACE) -p 1 -timeout 30m
 
+# AddressSanitizer over the binding, llama.cpp and ggml: go test -asan adds -fsanitize=address to
+# the C compiler and the linker only (cmd/go), and llama.cpp and ggml are C++, so the C++ flags
+# get it here. -O1 keeps the instrumented build and run affordable on 2 cores. Leak detection is
+# on: since Go 1.25 an -asan binary checks C allocations for leaks when it exits.
+ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer $(if $(MARCH),-march=$(MARCH))
+ASAN_PKGS ?= ./llama
+
 # The CUDA backend: the GPU's compute capability where nvidia-smi answers, else 90 (H100/H200).
 CUDA_ARCH ?= $(or $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d .),90)
 CUDA_BUILD := build/cuda-build
 
-.PHONY: help deps models models-all build test vet bench generate cuda clean
+.PHONY: help deps models models-all build test test-asan vet bench generate cuda clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "%-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,8 +54,13 @@ build: deps ## compile every package and example (the first build compiles llama
 vet: deps
 	$(GO) vet ./...
 
-test: deps models vet ## run all the tests (no GPU needed)
+test: deps models vet ## run all the tests (no GPU needed), then the binding's under AddressSanitizer
 	$(GO) test $(TEST_FLAGS) ./...
+	$(MAKE) --no-print-directory test-asan
+
+test-asan: deps models ## the binding's tests with AddressSanitizer over its C and C++, leaks included
+	CGO_CFLAGS="$(ASAN_CFLAGS)" CGO_CXXFLAGS="$(ASAN_CFLAGS) -fsanitize=address" ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
+		$(GO) test -asan -count=1 -p 1 -timeout 40m $(ASAN_PKGS)
 
 bench: deps models ## the main job: benchmark the small real models (or ARGS="-models ...", "-synthetic", "-quick") into results/
 	$(GO) run ./examples/compare $(ARGS)
