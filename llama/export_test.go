@@ -14,6 +14,7 @@ func (s *Session) TripAt(n int64, fn func()) func() { return s.tripAt(n, fn) }
 func (s *Session) AbortPolls() int64                { return s.abortPolls() }
 func (s *Session) CancelRaised() bool               { return s.cancelRaised() }
 func (s *Session) Closing() bool                    { return s.closed.Load() }
+func (s *Session) LastMargin() float32              { return s.lastMargin() }
 
 // Closing reports whether Close has begun on the model.
 func (m *Model) Closing() bool {

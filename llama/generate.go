@@ -84,7 +84,9 @@ type Result struct {
 	Stop         StopReason
 	// PromptTime is the wall time from the first prompt batch to the first token sampled.
 	PromptTime time.Duration
-	Perf       Perf
+	// Queued is the time a Server's stream waited for a free sequence; 0 for a Session.
+	Queued time.Duration
+	Perf   Perf
 }
 
 // Generate tokenizes prompt (recognizing control tokens, adding BOS at the start of a
@@ -341,9 +343,14 @@ func (s *Session) decode(tokens []int32, pos int, wantLogits bool) error {
 		return nil
 	}
 	C.llama_memory_seq_rm(C.llama_get_memory(s.c), 0, C.llama_pos(pos), -1)
+	return decodeError(rc, len(tokens), pos)
+}
+
+// decodeError turns llama_decode's return code for a batch of n tokens into an error.
+func decodeError(rc, n, pos int) error {
 	switch rc {
 	case 1:
-		return fmt.Errorf("%w: no KV cache slot for %d tokens at position %d", ErrContextFull, len(tokens), pos)
+		return fmt.Errorf("%w: no KV cache slot for %d tokens at position %d", ErrContextFull, n, pos)
 	case 2:
 		return errAborted
 	case -2:
@@ -362,8 +369,11 @@ func (s *Session) tokenText(tok int32) string {
 	return string(s.piece[:n])
 }
 
-func (s *Session) perf() Perf {
-	d := C.llama_perf_context(s.c)
+func (s *Session) perf() Perf { return contextPerf(s.c) }
+
+// contextPerf reads llama.cpp's own timings of a context.
+func contextPerf(c *C.struct_llama_context) Perf {
+	d := C.llama_perf_context(c)
 	return Perf{
 		PromptEvalMs:     float64(d.t_p_eval_ms),
 		PromptEvalTokens: int(d.n_p_eval),

@@ -153,6 +153,41 @@ void llmb_batch_fill(struct llama_batch * batch, const int32_t * tokens, int32_t
     batch->n_tokens = n;
 }
 
+void llmb_batch_fill_seqs(struct llama_batch * batch, const int32_t * tokens, const int32_t * pos, const int32_t * seq, const int8_t * logits, int32_t n) {
+    for (int32_t i = 0; i < n; i++) {
+        batch->token[i] = tokens[i];
+        batch->pos[i] = pos[i];
+        batch->n_seq_id[i] = 1;
+        batch->seq_id[i][0] = seq[i];
+        batch->logits[i] = logits[i];
+    }
+    batch->n_tokens = n;
+}
+
+void llmb_argmax_rows(struct llama_context * ctx, const int32_t * idx, int32_t * out, int32_t n, int32_t n_vocab) {
+    for (int32_t k = 0; k < n; k++) {
+        out[k] = llmb_argmax(ctx, idx[k], n_vocab);
+    }
+}
+
+float llmb_top2_margin(struct llama_context * ctx, int32_t idx, int32_t n_vocab) {
+    const float * l = llama_get_logits_ith(ctx, idx);
+    if (l == NULL || n_vocab < 2) {
+        return 0;
+    }
+    float a = l[0] > l[1] ? l[0] : l[1];
+    float b = l[0] > l[1] ? l[1] : l[0];
+    for (int32_t i = 2; i < n_vocab; i++) {
+        if (l[i] > a) {
+            b = a;
+            a = l[i];
+        } else if (l[i] > b) {
+            b = l[i];
+        }
+    }
+    return a - b;
+}
+
 void llmb_flag_set(int32_t * flag, int32_t v) {
     __atomic_store_n(flag, v, __ATOMIC_RELAXED);
 }

@@ -72,6 +72,18 @@ int32_t llmb_argmax_f32(const float * logits, int32_t n);
 // logits of the last one only when want_logits is true.
 void llmb_batch_fill(struct llama_batch * batch, const int32_t * tokens, int32_t n, int32_t pos0, bool want_logits);
 
+// llmb_batch_fill_seqs writes n tokens into batch, token i at position pos[i] of sequence
+// seq[i], with its logits kept where logits[i] is nonzero.
+void llmb_batch_fill_seqs(struct llama_batch * batch, const int32_t * tokens, const int32_t * pos, const int32_t * seq, const int8_t * logits, int32_t n);
+
+// llmb_argmax_rows writes into out[k] the argmax of the logits of batch output idx[k] (-1 where
+// there are none), for n outputs: the greedy picks of every stream of a step in one call.
+void llmb_argmax_rows(struct llama_context * ctx, const int32_t * idx, int32_t * out, int32_t n, int32_t n_vocab);
+
+// llmb_top2_margin is the largest logit of output idx minus the second largest: how far the
+// greedy pick is from a tie. For tests.
+float llmb_top2_margin(struct llama_context * ctx, int32_t idx, int32_t n_vocab);
+
 // llmb_flag_set and llmb_flag_get store and load a flag of struct llmb_abort atomically.
 void llmb_flag_set(int32_t * flag, int32_t v);
 int32_t llmb_flag_get(const int32_t * flag);

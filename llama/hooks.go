@@ -64,3 +64,9 @@ func (s *Session) cancelRaised() bool {
 
 // currentThread is the id of the thread the caller runs on, as the log callback reports it.
 func currentThread() int64 { return int64(C.llmb_tid()) }
+
+// lastMargin is the gap between the two largest logits of the last token decoded: how far the
+// greedy pick was from a tie. Callable from a token callback.
+func (s *Session) lastMargin() float32 {
+	return float32(C.llmb_top2_margin(s.c, -1, C.int32_t(s.model.info.VocabSize)))
+}

@@ -6,6 +6,7 @@ import "C"
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -54,6 +55,8 @@ type sessionCore struct {
 	batch  C.struct_llama_batch
 	// abort is C memory read by llama.cpp's abort callback during a decode.
 	abort *C.llmb_abort
+	// wake, when set, is poked once the closed flag is up: a Server's loop waits on it.
+	wake chan struct{}
 }
 
 // NewSession creates a context with its KV cache. It returns ErrOutOfMemory when the cache
@@ -81,48 +84,14 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	}
 	nBat := min(cfg.batchSize, nCtx)
 	nUBatch := min(cfg.ubatchSize, nBat)
-	var gpus []gpuShare
-	if info.GPU {
-		devs, err := Devices()
-		if err != nil {
-			return nil, fmt.Errorf("new session: %w", err)
-		}
-		gpus = placedGPUs(devs, m.placement)
+	if err := m.checkContextFits(info, (nCtx+255)/256*256, nUBatch, cfg); err != nil {
+		return nil, fmt.Errorf("new session: %w", err)
 	}
-	for _, fit := range fitSession(info, gpus, m.headDim(), m.feedForward(), (nCtx+255)/256*256, nUBatch, cfg.flash, cfg.kvType) {
-		if err := fit.check(); err != nil {
-			return nil, fmt.Errorf("new session: %w", err)
-		}
-	}
-
-	params := C.llama_context_default_params()
-	params.n_ctx = C.uint32_t(nCtx)
-	params.n_batch = C.uint32_t(nBat)
-	params.n_ubatch = C.uint32_t(nUBatch)
+	params := m.contextParams(cfg, nCtx, nBat, nUBatch)
 	params.n_seq_max = 1
-	params.n_threads = C.int32_t(cfg.threads)
-	params.n_threads_batch = C.int32_t(cfg.threads)
-	params.flash_attn_type = C.enum_llama_flash_attn_type(cfg.flash)
-	params.type_k = kvGGMLType(cfg.kvType)
-	params.type_v = kvGGMLType(cfg.kvType)
-	params.no_perf = false
-	params.op_offload = C.bool(!cfg.noOffload)
-	abort := (*C.llmb_abort)(C.calloc(1, C.size_t(unsafe.Sizeof(C.llmb_abort{}))))
-	params.abort_callback = C.ggml_abort_callback(C.llmb_abort_cb)
-	params.abort_callback_data = unsafe.Pointer(abort)
-
-	loadMu.Lock()
-	stop := captureLog()
-	cctx := C.llmb_init_context(m.c, params)
-	lines := stop()
-	loadMu.Unlock()
-	if cctx == nil {
-		C.free(unsafe.Pointer(abort))
-		reason := explain(lines, "llama.cpp could not create the context")
-		if isOOM(reason) {
-			return nil, fmt.Errorf("new session: %w: %s", ErrOutOfMemory, reason)
-		}
-		return nil, fmt.Errorf("new session: %s", reason)
+	cctx, abort, err := m.newContext(params)
+	if err != nil {
+		return nil, fmt.Errorf("new session: %w", err)
 	}
 	core := &sessionCore{c: cctx, batch: C.llama_batch_init(C.int32_t(nBat), 0, 1), abort: abort}
 	s := &Session{
@@ -137,6 +106,62 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	m.cores[core] = struct{}{}
 	s.cleanup = runtime.AddCleanup(s, func(o owned) { o.close() }, owned{core, m})
 	return s, nil
+}
+
+// checkContextFits measures a context of nCtx positions against the memory of the devices it
+// would live on; the caller holds m.mu.
+func (m *Model) checkContextFits(info Info, nCtx, nUBatch int, cfg sessionConfig) error {
+	var gpus []gpuShare
+	if info.GPU {
+		devs, err := Devices()
+		if err != nil {
+			return err
+		}
+		gpus = placedGPUs(devs, m.placement)
+	}
+	for _, fit := range fitSession(info, gpus, m.headDim(), m.feedForward(), nCtx, nUBatch, cfg.flash, cfg.kvType) {
+		if err := fit.check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// contextParams are llama.cpp's context parameters for cfg, with llama.cpp's own timings on.
+func (m *Model) contextParams(cfg sessionConfig, nCtx, nBat, nUBatch int) C.struct_llama_context_params {
+	params := C.llama_context_default_params()
+	params.n_ctx = C.uint32_t(nCtx)
+	params.n_batch = C.uint32_t(nBat)
+	params.n_ubatch = C.uint32_t(nUBatch)
+	params.n_threads = C.int32_t(cfg.threads)
+	params.n_threads_batch = C.int32_t(cfg.threads)
+	params.flash_attn_type = C.enum_llama_flash_attn_type(cfg.flash)
+	params.type_k = kvGGMLType(cfg.kvType)
+	params.type_v = kvGGMLType(cfg.kvType)
+	params.no_perf = false
+	params.op_offload = C.bool(!cfg.noOffload)
+	return params
+}
+
+// newContext makes a context with an abort flag of its own; the caller holds m.mu.
+func (m *Model) newContext(params C.struct_llama_context_params) (*C.struct_llama_context, *C.llmb_abort, error) {
+	abort := (*C.llmb_abort)(C.calloc(1, C.size_t(unsafe.Sizeof(C.llmb_abort{}))))
+	params.abort_callback = C.ggml_abort_callback(C.llmb_abort_cb)
+	params.abort_callback_data = unsafe.Pointer(abort)
+	loadMu.Lock()
+	stop := captureLog()
+	cctx := C.llmb_init_context(m.c, params)
+	lines := stop()
+	loadMu.Unlock()
+	if cctx == nil {
+		C.free(unsafe.Pointer(abort))
+		reason := explain(lines, "llama.cpp could not create the context")
+		if isOOM(reason) {
+			return nil, nil, fmt.Errorf("%w: %s", ErrOutOfMemory, reason)
+		}
+		return nil, nil, errors.New(reason)
+	}
+	return cctx, abort, nil
 }
 
 // owned is a session's core with its model, which a Session's cleanup closes and forgets.
@@ -271,6 +296,12 @@ func (c *sessionCore) close(op string) error {
 		C.llmb_flag_set(&c.abort.closed, 1)
 	}
 	c.flagMu.Unlock()
+	if c.wake != nil {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
 	c.mu.Lock()
 	waits.mu.Lock()
 	delete(waits.on, g)
