@@ -23,6 +23,7 @@ func TestLoadErrorsAreClassifiedByTheirCause(t *testing.T) {
 		{"llama_model_load: error loading model: key not found in model: llama.context_length", ErrInvalidModel},
 		{"gguf_init_from_file: failed to open GGUF file 'm.gguf' (Permission denied)", nil},
 		{"llama_model_load_from_file_impl: no backends are loaded. hint: use ggml_backend_load()", nil},
+		{"llama_model_load: error loading model: missing tensor 'output_norm.weight'", ErrInvalidModel},
 		{"llama_model_load: error loading model: mmap failed: Resource temporarily unavailable", nil},
 	}
 	for _, tt := range tests {

@@ -146,7 +146,7 @@ func loadError(lines []string) error {
 	switch {
 	case isOOM(reason):
 		return fmt.Errorf("%w: %s", ErrOutOfMemory, reason)
-	case containsAny(reason, "failed to open", "failed to read", "no such file", "permission denied"):
+	case containsAny(reason, "failed to open", "failed to read", "no such file", "permission denied", "mmap failed", "read error"):
 		return errors.New(reason)
 	case isInvalid(reason):
 		return fmt.Errorf("%w: %s", ErrInvalidModel, reason)
@@ -159,13 +159,12 @@ func isOOM(reason string) bool {
 	return containsAny(reason, "out of memory", "failed to allocate", "unable to allocate", "cudamalloc failed", "alloc failed")
 }
 
-// isInvalid recognizes what llama.cpp says of a file whose content it cannot use: the errors
-// its model loader throws about the architecture, hyperparameters, vocabulary, keys and tensors.
+// isInvalid recognizes what llama.cpp says of a file whose content it cannot use: its model
+// loader reports every error it throws about the architecture, hyperparameters, vocabulary,
+// keys and tensors as "error loading model", and a GGUF it cannot parse as "failed to load
+// model from". Memory and I/O failures, which it reports the same way, are told apart first.
 func isInvalid(reason string) bool {
-	return containsAny(reason, "error loading model architecture", "error loading model hyperparameters",
-		"error loading model vocabulary", "unknown model architecture", "key not found", "has wrong type",
-		"wrong array length", "not found", "is duplicated", "corrupted model", "wrong number of tensors",
-		"has wrong shape", "invalid data", "invalid model", "invalid split", "failed to load model from")
+	return containsAny(reason, "error loading model", "failed to load model from", "invalid model", "corrupted model")
 }
 
 func containsAny(s string, subs ...string) bool {
