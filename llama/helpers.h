@@ -4,8 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "llama.h"
-#include "ggml-backend.h"
+#include "llamacpp.h"
 
 // llmb_install_log routes llama.cpp's and ggml's log lines to the Go side.
 void llmb_install_log(void);
