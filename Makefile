@@ -2,10 +2,9 @@
 SHELL := /bin/bash
 GO ?= go
 
-# cgo finds llama.cpp's headers in the pinned github.com/ollama/ollama module (see
+# The sources of the pinned github.com/ollama/ollama module, for `make cuda` (see
 # third_party/README.md). Computed only where Go exists: `make cuda` runs on machines without it.
 ifneq ($(shell command -v $(GO) 2>/dev/null),)
-export CGO_CPPFLAGS := $(shell $(GO) run ./third_party/cgoflags)
 LLAMA_SRC ?= $(shell $(GO) list -m -f '{{.Dir}}' github.com/ollama/ollama)
 endif
 # ggml's CPU kernels run ~10x faster with AVX2/FMA than with the compiler's baseline; x86-64-v3
@@ -27,7 +26,11 @@ TEST_FLAGS ?= $(RACE) -p 1 -timeout 30m
 CUDA_ARCH ?= $(or $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d .),90)
 CUDA_BUILD := build/cuda-build
 
-.PHONY: help deps models models-all build test vet bench generate cuda clean
+# A module that requires this one, built as a user's would be: with no CGO_* variables.
+CONSUMER := .ci/consumer
+NO_CGO_ENV := env -u CGO_CPPFLAGS -u CGO_CFLAGS -u CGO_CXXFLAGS -u CGO_LDFLAGS
+
+.PHONY: help deps models models-all build test vet consumer bench generate cuda clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "%-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,8 +50,15 @@ build: deps ## compile every package and example (the first build compiles llama
 vet: deps
 	$(GO) vet ./...
 
-test: deps models vet ## run all the tests (no GPU needed)
+test: deps models vet consumer ## run all the tests (no GPU needed)
 	$(GO) test $(TEST_FLAGS) ./...
+
+consumer: deps models ## build, test and run $(CONSUMER), a module requiring this one, with no CGO_* variables (its first build compiles llama.cpp again: minutes)
+	cd $(CONSUMER) && $(GO) mod tidy -diff || { echo "$(CONSUMER)'s go.mod and go.sum lag behind: cd $(CONSUMER) && go mod tidy" >&2; exit 1; }
+	cd $(CONSUMER) && $(NO_CGO_ENV) $(GO) vet ./...
+	cd $(CONSUMER) && $(NO_CGO_ENV) $(GO) build ./...
+	cd $(CONSUMER) && $(NO_CGO_ENV) $(GO) test -count=1 -v ./...
+	cd $(CONSUMER) && $(NO_CGO_ENV) $(GO) run . -n 16
 
 bench: deps models ## the main job: benchmark the small real models (or ARGS="-models ...", "-synthetic", "-quick") into results/
 	$(GO) run ./examples/compare $(ARGS)
