@@ -59,6 +59,7 @@ consumer: deps models ## build, test and run $(CONSUMER), a module requiring thi
 	cd $(CONSUMER) && $(NO_CGO_ENV) $(GO) build ./...
 	cd $(CONSUMER) && $(NO_CGO_ENV) $(GO) test -count=1 -v ./...
 	cd $(CONSUMER) && $(NO_CGO_ENV) $(GO) run . -n 16
+	cd $(CONSUMER) && $(GO) run github.com/local-llm-bench/llmbench/third_party/cudabuild -out build/cuda -dry-run
 
 bench: deps models ## the main job: benchmark the small real models (or ARGS="-models ...", "-synthetic", "-quick") into results/
 	$(GO) run ./examples/compare $(ARGS)
