@@ -2,10 +2,9 @@
 SHELL := /bin/bash
 GO ?= go
 
-# cgo finds llama.cpp's headers in the pinned github.com/ollama/ollama module (see
+# The sources of the pinned github.com/ollama/ollama module, for `make cuda` (see
 # third_party/README.md). Computed only where Go exists: `make cuda` runs on machines without it.
 ifneq ($(shell command -v $(GO) 2>/dev/null),)
-export CGO_CPPFLAGS := $(shell $(GO) run ./third_party/cgoflags)
 LLAMA_SRC ?= $(shell $(GO) list -m -f '{{.Dir}}' github.com/ollama/ollama)
 endif
 # ggml's CPU kernels run ~10x faster with AVX2/FMA than with the compiler's baseline; x86-64-v3
@@ -19,7 +18,7 @@ DEFAULT_MODEL := $(MODELS_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 # Packages one at a time: ggml threads spin while they wait for each other, so two test
 # binaries decoding at once on a 2-core machine slow each other down many times over.
 # The race detector watches the Go side (locks between Model and Session, the samplers'
-# goroutines, concurrent pulls); llama.cpp's C++ runs uninstrumented. RACE= turns it off.
+# goroutines, concurrent pulls); test-asan checks llama.cpp's C++ and the binding's C. RACE= turns it off.
 RACE ?= -race
 TEST_FLAGS ?= $(RACE) -p 1 -timeout 30m
 
@@ -34,7 +33,11 @@ ASAN_PKGS ?= ./llama
 CUDA_ARCH ?= $(or $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d .),90)
 CUDA_BUILD := build/cuda-build
 
-.PHONY: help deps models models-all build test test-asan vet bench generate cuda clean
+# A module that requires this one, built as a user's would be: with no CGO_* variables.
+CONSUMER := .ci/consumer
+NO_CGO_ENV := env -u CGO_CPPFLAGS -u CGO_CFLAGS -u CGO_CXXFLAGS -u CGO_LDFLAGS
+
+.PHONY: help deps models models-all build test test-asan vet consumer bench generate cuda clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "%-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -54,13 +57,21 @@ build: deps ## compile every package and example (the first build compiles llama
 vet: deps
 	$(GO) vet ./...
 
-test: deps models vet ## run all the tests (no GPU needed), then the binding's under AddressSanitizer
+test: deps models vet consumer ## run all the tests (no GPU needed), then the binding's under AddressSanitizer
 	$(GO) test $(TEST_FLAGS) ./...
 	$(MAKE) --no-print-directory test-asan
 
 test-asan: deps models ## the binding's tests with AddressSanitizer over its C and C++, leaks included
 	CGO_CFLAGS="$(ASAN_CFLAGS)" CGO_CXXFLAGS="$(ASAN_CFLAGS) -fsanitize=address" ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
 		$(GO) test -asan -count=1 -p 1 -timeout 40m $(ASAN_PKGS)
+
+consumer: deps models ## build, test and run $(CONSUMER), a module requiring this one, with no CGO_* variables (its first build compiles llama.cpp again: minutes)
+	cd $(CONSUMER) && $(GO) mod tidy -diff || { echo "$(CONSUMER)'s go.mod and go.sum lag behind: cd $(CONSUMER) && go mod tidy" >&2; exit 1; }
+	cd $(CONSUMER) && $(NO_CGO_ENV) $(GO) vet ./...
+	cd $(CONSUMER) && $(NO_CGO_ENV) $(GO) build ./...
+	cd $(CONSUMER) && $(NO_CGO_ENV) $(GO) test -count=1 -v ./...
+	cd $(CONSUMER) && $(NO_CGO_ENV) $(GO) run . -n 16
+	cd $(CONSUMER) && $(GO) run github.com/local-llm-bench/llmbench/third_party/cudabuild -out build/cuda -dry-run
 
 bench: deps models ## the main job: benchmark the small real models (or ARGS="-models ...", "-synthetic", "-quick") into results/
 	$(GO) run ./examples/compare $(ARGS)

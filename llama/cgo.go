@@ -3,8 +3,9 @@
 // quantization. It is the only package of the module that talks to llama.cpp.
 //
 // llama.cpp and ggml are compiled from the Go module github.com/ollama/ollama (pinned in
-// go.mod); their headers are found through CGO_CPPFLAGS, which the Makefile sets (see
-// third_party/README.md for a module that builds against this one).
+// go.mod). The binding compiles against llamacpp.h, the project's own declarations of the part
+// of their C API it uses, so that plain `go build` works with no CGO_* variables; a test checks
+// them against the pinned module's headers (see third_party/README.md).
 //
 // Every file is validated by package gguf before it reaches llama.cpp, so that a malformed
 // file is reported as ErrInvalidModel instead of reaching an assertion inside C.

@@ -4,8 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "llama.h"
-#include "ggml-backend.h"
+#include "llamacpp.h"
 
 // llmb_install_log routes llama.cpp's and ggml's log lines to the Go side, each with the id of
 // the thread that logged it.

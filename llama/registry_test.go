@@ -1,4 +1,4 @@
-package llama_test
+package llama
 
 import (
 	"context"
@@ -11,35 +11,22 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/local-llm-bench/llmbench/llama"
 )
 
-// ggmlDirs returns the include folders of ggml in the pinned module: the public headers and
-// the sources, which hold the interface a backend module implements.
-func ggmlDirs(t *testing.T) (include, src string) {
-	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/ollama/ollama").Output()
-	if err != nil {
-		t.Skipf("cannot find the pinned github.com/ollama/ollama module with go list: %v", err)
-	}
-	root := filepath.Join(strings.TrimSpace(string(out)), "ml", "backend", "ggml", "ggml")
-	return filepath.Join(root, "include"), filepath.Join(root, "src")
-}
-
-// buildFakeBackend compiles testdata/fakebackend.c into a backend module.
+// buildFakeBackend compiles testdata/fakebackend.c into a backend module against the pinned
+// module's headers.
 func buildFakeBackend(t *testing.T) string {
 	t.Helper()
-	include, src := ggmlDirs(t)
-	cc := os.Getenv("CC")
-	if cc == "" {
-		cc = "cc"
-	}
-	out := filepath.Join(t.TempDir(), "libggml-fake.so")
-	cmd := exec.Command(cc, "-shared", "-fPIC", "-O1", "-I", include, "-I", src, "-o", out, filepath.Join("testdata", "fakebackend.c"))
-	msg, err := cmd.CombinedOutput()
-	require.NoError(t, err, "compile the fake backend: %s", msg)
-	return out
+	h := findPinnedHeaders(t)
+	out, err := exec.Command("go", "env", "CC").Output()
+	require.NoError(t, err, "go env CC")
+	cc := strings.Fields(string(out))
+	require.NotEmpty(t, cc, "go env CC is empty")
+	src, err := os.ReadFile(filepath.Join("testdata", "fakebackend.c"))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	compileC(t, cc, dir, "fakebackend.c", string(src), append(h.flags(), "-shared", "-fPIC", "-O1", "-o", "libggml-fake.so")...)
+	return filepath.Join(dir, "libggml-fake.so")
 }
 
 // Loading a backend module adds to ggml's device registry, a plain vector, while Devices reads
@@ -55,14 +42,14 @@ func TestDevicesNeverReadTheRegistryDuringALoad(t *testing.T) {
 	}
 	lib := buildFakeBackend(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestDevicesNeverReadTheRegistryDuringALoad$", "-test.v")
-	cmd.Env = append(os.Environ(), "LLMBENCH_FAKE_BACKEND="+lib, llama.BackendDirEnv+"=")
+	cmd.Env = append(os.Environ(), "LLMBENCH_FAKE_BACKEND="+lib, BackendDirEnv+"=")
 	out, err := cmd.CombinedOutput()
 	t.Logf("%s", out)
 	require.NoError(t, err)
 }
 
 func readDevicesDuringLoad(t *testing.T, lib string) {
-	require.NoError(t, llama.LoadBackend(lib))
+	require.NoError(t, LoadBackend(lib))
 	// The same module under another name registers a second device, and waits inside.
 	again := filepath.Join(t.TempDir(), "libggml-fake-again.so")
 	require.NoError(t, os.Symlink(lib, again))
@@ -72,11 +59,11 @@ func readDevicesDuringLoad(t *testing.T, lib string) {
 	go func() {
 		defer wg.Done()
 		defer cancel()
-		assert.NoError(t, llama.LoadBackend(again))
+		assert.NoError(t, LoadBackend(again))
 	}()
 	reads := 0
 	for ctx.Err() == nil {
-		devs, err := llama.Devices()
+		devs, err := Devices()
 		require.NoError(t, err)
 		reads++
 		for _, d := range devs {
@@ -86,7 +73,7 @@ func readDevicesDuringLoad(t *testing.T, lib string) {
 		}
 	}
 	wg.Wait()
-	devs, err := llama.Devices()
+	devs, err := Devices()
 	require.NoError(t, err)
 	fakes := 0
 	for _, d := range devs {
