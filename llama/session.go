@@ -50,33 +50,13 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	if m.c == nil {
 		return nil, fmt.Errorf("new session: %w", ErrClosed)
 	}
-	info := m.info
-	nCtx := cfg.contextSize
-	if nCtx == 0 {
-		nCtx = min(DefaultContextSize, info.TrainContext)
-		if nCtx <= 0 {
-			nCtx = DefaultContextSize
-		}
-	}
-	nBat := min(cfg.batchSize, nCtx)
-	nUBatch := min(cfg.ubatchSize, nBat)
-	fit := fitSession(info, m.headDim(), m.feedForward(), (nCtx+255)/256*256, nUBatch, cfg.flash, cfg.kvType)
+	sh := newContextShape(cfg, m.info.TrainContext)
+	fit := fitSession(m.info, m.headDim(), m.feedForward(), sh, cfg.kvOnHost)
 	if err := fit.check(); err != nil {
 		return nil, fmt.Errorf("new session: %w", err)
 	}
 
-	params := C.llama_context_default_params()
-	params.n_ctx = C.uint32_t(nCtx)
-	params.n_batch = C.uint32_t(nBat)
-	params.n_ubatch = C.uint32_t(nUBatch)
-	params.n_seq_max = 1
-	params.n_threads = C.int32_t(cfg.threads)
-	params.n_threads_batch = C.int32_t(cfg.threads)
-	params.flash_attn_type = C.enum_llama_flash_attn_type(cfg.flash)
-	params.type_k = kvGGMLType(cfg.kvType)
-	params.type_v = kvGGMLType(cfg.kvType)
-	params.no_perf = false
-	params.op_offload = C.bool(!cfg.noOffload)
+	params := contextParams(cfg, sh)
 	abort := (*C.int32_t)(C.calloc(1, C.size_t(unsafe.Sizeof(C.int32_t(0)))))
 	params.abort_callback = C.ggml_abort_callback(C.llmb_abort_cb)
 	params.abort_callback_data = unsafe.Pointer(abort)
@@ -97,17 +77,40 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	s := &Session{
 		model: m,
 		c:     cctx,
-		batch: C.llama_batch_init(C.int32_t(nBat), 0, 1),
+		batch: C.llama_batch_init(C.int32_t(sh.nBatch), 0, 1),
 		abort: abort,
 		cfg:   cfg,
-		nCtx:  int(C.llama_n_ctx(cctx)),
-		nBat:  nBat,
+		nCtx:  int(C.llama_n_ctx_seq(cctx)),
+		nBat:  sh.nBatch,
 		piece: make([]byte, 128),
 	}
 	s.self = weak.Make(s)
 	m.sessions[s.self] = struct{}{}
 	runtime.SetFinalizer(s, func(s *Session) { _ = s.Close() })
 	return s, nil
+}
+
+// maxSequences is llama.cpp's limit on the sequences of a context (LLAMA_MAX_SEQ).
+var maxSequences = int(C.llama_max_parallel_sequences())
+
+// contextParams are llama.cpp's context parameters for a session of cfg, whose shape is sh.
+// n_ctx is given as llama.cpp will round it, which it then leaves as it is.
+func contextParams(cfg sessionConfig, sh contextShape) C.struct_llama_context_params {
+	params := C.llama_context_default_params()
+	params.n_ctx = C.uint32_t(sh.nCtx)
+	params.n_batch = C.uint32_t(sh.nBatch)
+	params.n_ubatch = C.uint32_t(sh.nUBatch)
+	params.n_seq_max = C.uint32_t(sh.nSeq)
+	params.kv_unified = C.bool(sh.unified)
+	params.offload_kqv = C.bool(!cfg.kvOnHost)
+	params.n_threads = C.int32_t(cfg.threads)
+	params.n_threads_batch = C.int32_t(cfg.threads)
+	params.flash_attn_type = C.enum_llama_flash_attn_type(cfg.flash)
+	params.type_k = kvGGMLType(cfg.kvType)
+	params.type_v = kvGGMLType(cfg.kvType)
+	params.no_perf = false
+	params.op_offload = C.bool(!cfg.noOffload)
+	return params
 }
 
 // headDim is the width of one attention head: the GGUF's key_length where given, as for
@@ -140,7 +143,8 @@ func kvGGMLType(t KVCacheType) C.enum_ggml_type {
 	}
 }
 
-// ContextSize is the session's context in tokens.
+// ContextSize is the session's context in tokens: the positions its sequence can hold, which
+// with several sequences in separate streams (WithSequences) is one stream's share.
 func (s *Session) ContextSize() int { return s.nCtx }
 
 // Threads is the number of CPU threads the session computes with.
