@@ -5,22 +5,16 @@ package llama
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"unsafe"
-
-	"github.com/local-llm-bench/llmbench/gguf"
 )
 
 // Quantize writes a copy of the model at in to out with its weights quantized to t (for
 // example FileTypeQ4_K_M), using llama.cpp's own quantizer and its per-tensor type choices,
 // on DefaultThreads threads. out is written in place by llama.cpp; on failure it is removed.
 func Quantize(in, out string, t FileType) error {
-	if _, err := gguf.Validate(in); err != nil {
-		if errors.Is(err, gguf.ErrInvalid) {
-			return fmt.Errorf("quantize %s: %w: %w", in, ErrInvalidModel, err)
-		}
+	if _, err := validateModel(in); err != nil {
 		return fmt.Errorf("quantize %s: %w", in, err)
 	}
 	if err := ensureBackend(); err != nil {
