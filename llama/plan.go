@@ -188,6 +188,9 @@ func PlanPlacement(path string, req PlanRequest) (Plan, error) {
 // read, or a synthetic twin's from gguf.QuantizedHeader. The estimate decides; nothing is
 // loaded.
 func PlanHeader(f *gguf.File, req PlanRequest) (Plan, error) {
+	if f == nil {
+		return Plan{}, fmt.Errorf("plan: %w: no header", ErrInvalidModel)
+	}
 	ms, cfg, err := planInputs(f, req)
 	if err != nil {
 		return Plan{}, fmt.Errorf("plan: %w", err)

@@ -215,6 +215,8 @@ func TestPlanInvalidModels(t *testing.T) {
 			}
 		})
 	}
+	_, err := PlanHeader(nil, PlanRequest{Budget: 8 << 30})
+	assert.ErrorIs(t, err, ErrInvalidModel)
 	dir := t.TempDir()
 	good, err := os.ReadFile(writeTiny(t, dir, "tiny-llama"))
 	require.NoError(t, err)
