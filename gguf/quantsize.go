@@ -98,18 +98,35 @@ func fallbackType(typ TensorType, ne0 int64) (TensorType, error) {
 // which carries the same metadata and vocabulary Write writes, with general.file_type and
 // general.quantization_version as the quantizer sets them.
 func EstimateQuantizedSize(spec Spec, ftype string) (int64, error) {
-	ts, err := QuantizedTensors(spec, ftype)
+	f, err := QuantizedHeader(spec, ftype)
 	if err != nil {
 		return 0, err
 	}
+	return f.Size, nil
+}
+
+// QuantizedHeader is the header of the file llama.cpp's quantizer makes from the spec's twin at
+// ftype ("Q4_K_M" only), as Validate would read it from that file: metadata, tensors with their
+// quantized types and offsets, and the size of the whole file. Nothing is written, so a
+// multi-gigabyte twin can be inspected (its memory needs planned, say) in a test.
+func QuantizedHeader(spec Spec, ftype string) (*File, error) {
+	ts, err := QuantizedTensors(spec, ftype)
+	if err != nil {
+		return nil, err
+	}
 	kvs, err := spec.metadata(fileTypeQ4_K_M)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	kvs = append(kvs, KV{Key: "general.quantization_version", Value: uint32Value(2)})
 	header, err := headerSize(kvs, ts)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return header + layout(ts, defaultAlignment), nil
+	f := &File{Version: 3, KV: kvs, Tensors: ts, Alignment: defaultAlignment, DataOffset: header, keys: make(map[string]int, len(kvs))}
+	for i, kv := range kvs {
+		f.keys[kv.Key] = i
+	}
+	f.Size = header + layout(ts, defaultAlignment)
+	return f, nil
 }

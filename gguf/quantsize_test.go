@@ -127,3 +127,31 @@ func TestEstimateQuantizedSizeErrors(t *testing.T) {
 	_, err = EstimateQuantizedSize(s, "Q4_K_M")
 	assert.ErrorContains(t, err, "layers")
 }
+
+// The header of a twin's quantized file, computed without writing it, holds the twin's
+// metadata and quantized tensors and the file's size; TestPlanTinyTwinsMatchLlamaCpp in
+// package llama compares it with the file llama.cpp's quantizer writes.
+func TestQuantizedHeader(t *testing.T) {
+	for _, s := range ReferenceSpecs() {
+		f, err := QuantizedHeader(s, "Q4_K_M")
+		require.NoError(t, err)
+		assert.Equal(t, s.Arch, f.Architecture())
+		v, ok := f.Lookup(s.Arch + ".block_count")
+		require.True(t, ok)
+		n, _ := v.AsUint()
+		assert.Equal(t, uint64(s.Layers), n)
+		ft, _ := f.Lookup("general.file_type")
+		typ, _ := ft.AsUint()
+		assert.Equal(t, uint64(fileTypeQ4_K_M), typ)
+		ts, err := QuantizedTensors(s, "Q4_K_M")
+		require.NoError(t, err)
+		assert.Equal(t, ts, f.Tensors)
+		size, err := EstimateQuantizedSize(s, "Q4_K_M")
+		require.NoError(t, err)
+		assert.Equal(t, size, f.Size)
+		last := ts[len(ts)-1]
+		assert.Equal(t, f.Size, f.DataOffset+alignUp(last.Offset+last.Bytes(), f.Alignment))
+	}
+	_, err := QuantizedHeader(ReferenceSpecs()[0], "Q8_0")
+	assert.ErrorContains(t, err, "only Q4_K_M")
+}

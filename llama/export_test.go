@@ -16,6 +16,10 @@ func (s *Session) CancelRaised() bool               { return s.cancelRaised() }
 func (s *Session) Closing() bool                    { return s.closed.Load() }
 func (s *Session) LastMargin() float32              { return s.lastMargin() }
 
+// StopCleanup keeps the session's cleanup from running: dropped, it stays unreachable and
+// unfreed, as one is between being found unreachable and its cleanup running.
+func (s *Session) StopCleanup() { s.cleanup.Stop() }
+
 // Closing reports whether Close has begun on the model.
 func (m *Model) Closing() bool {
 	m.mu.Lock()

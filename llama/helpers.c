@@ -255,6 +255,18 @@ void llmb_free_context(struct llama_context * ctx) {
     __atomic_sub_fetch(&live_contexts, 1, __ATOMIC_RELAXED);
 }
 
+bool llmb_params_fit(const char * path_model, struct llama_model_params * mparams,
+                     struct llama_context_params * cparams, float * tensor_split,
+                     struct llama_model_tensor_buft_override * tensor_buft_overrides,
+                     size_t margin, uint32_t n_ctx_min, enum ggml_log_level log_level) {
+    depth++;
+    bool ok = llama_params_fit(path_model, mparams, cparams, tensor_split, tensor_buft_overrides, margin, n_ctx_min, log_level);
+    llmb_free_deferred_backends();
+    depth--;
+    llmb_install_log();
+    return ok;
+}
+
 int64_t llmb_live_contexts(void) {
     return __atomic_load_n(&live_contexts, __ATOMIC_RELAXED);
 }

@@ -35,6 +35,14 @@ bool llmb_route_loaded_base(const char * soname);
 struct llama_context * llmb_init_context(struct llama_model * model, struct llama_context_params params);
 void llmb_free_context(struct llama_context * ctx);
 
+// llmb_params_fit is llama_params_fit inside the same deferral of backend frees as
+// llmb_init_context (it makes and frees contexts to measure them), with the binding's logger
+// installed again afterwards, since llama_params_fit replaces it.
+bool llmb_params_fit(const char * path_model, struct llama_model_params * mparams,
+                     struct llama_context_params * cparams, float * tensor_split,
+                     struct llama_model_tensor_buft_override * tensor_buft_overrides,
+                     size_t margin, uint32_t n_ctx_min, enum ggml_log_level log_level);
+
 // llmb_abort is what llama.cpp's abort callback reads during a decode. cancel is raised when
 // the call's context is done and lowered when the next call starts; closed is raised by Close
 // and never lowered, so a Close that lands before a call starts watching is not lost.

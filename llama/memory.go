@@ -9,34 +9,78 @@ import (
 	"strings"
 )
 
-// kvCacheBytes estimates the KV cache of a context: keys and values for every layer and
-// position. Sliding-window layers keep a full-size cache by default (llama.cpp's swa_full),
-// so the estimate holds for them too.
-func kvCacheBytes(info Info, headDim, nCtx int, t KVCacheType) uint64 {
-	perElem := map[KVCacheType]float64{KVF16: 2, KVQ8_0: 34.0 / 32, KVQ4_0: 18.0 / 32}[t]
-	perLayer := float64(2*info.KVHeads*headDim) * float64(nCtx) * perElem
-	return uint64(perLayer * float64(info.Layers))
+// contextShape is what sizes a context's KV cache and compute graph, as llama_context sets it
+// up in this version of llama.cpp.
+type contextShape struct {
+	nCtx    int // n_ctx: rounded up to 256, then to whole streams of nCtxSeq
+	nCtxSeq int // n_ctx_seq: the positions one sequence can hold, the cells of one KV stream
+	nSeq    int // n_seq_max
+	unified bool
+	nBatch  int // n_batch: the largest batch, at most the context asked for
+	nUBatch int // n_ubatch: the physical batch
+	flash   FlashAttention
+	kvType  KVCacheType
+}
+
+// newContextShape follows llama_context's constructor: n_batch and n_ubatch are capped by the
+// context asked for, n_ctx is padded to 256, and unless the cache is unified each sequence gets
+// a stream of n_ctx / n_seq_max cells padded to 256, which sets n_ctx again.
+func newContextShape(cfg sessionConfig, trainContext int) contextShape {
+	nCtx := cfg.contextTokens(trainContext)
+	sh := contextShape{nSeq: cfg.sequences, unified: cfg.kvUnified, flash: cfg.flash, kvType: cfg.kvType}
+	sh.nBatch = min(cfg.batchSize, nCtx)
+	sh.nUBatch = min(cfg.ubatchSize, sh.nBatch)
+	sh.nCtx = padTo(nCtx, 256)
+	sh.nCtxSeq = sh.nCtx
+	if !sh.unified {
+		sh.nCtxSeq = padTo(sh.nCtx/sh.nSeq, 256)
+		sh.nCtx = sh.nCtxSeq * sh.nSeq
+	}
+	return sh
+}
+
+func padTo(n, m int) int { return (n + m - 1) / m * m }
+
+// graphTokens is the size of the worst-case batch llama.cpp reserves its compute buffers for:
+// a full ubatch (at most the context), rounded up to a multiple of the sequences.
+func (sh contextShape) graphTokens() int {
+	return padTo(min(sh.nCtx, sh.nUBatch), sh.nSeq)
+}
+
+// kvCacheBytes estimates the KV cache of a context: keys and values for every layer and cell.
+// Each of the n_seq_max streams has n_ctx_seq cells (one stream of n_ctx when unified), n_ctx
+// in all either way. Sliding-window layers keep a full-size cache by default (llama.cpp's
+// swa_full), so the estimate holds for them too.
+func kvCacheBytes(info Info, headDim int, sh contextShape) uint64 {
+	return uint64(info.Layers) * kvLayerBytes(info, headDim, sh)
+}
+
+// kvLayerBytes is the KV cache of one layer, which llama.cpp keeps on the layer's device.
+func kvLayerBytes(info Info, headDim int, sh contextShape) uint64 {
+	perElem := map[KVCacheType]float64{KVF16: 2, KVQ8_0: 34.0 / 32, KVQ4_0: 18.0 / 32}[sh.kvType]
+	return uint64(float64(2*info.KVHeads*headDim) * float64(sh.nCtx) * perElem)
 }
 
 // computeBytes estimates, from above, llama.cpp's compute buffer for a context: the graph of
-// one full ubatch, whose largest tensors are the logits of every token (f32), the widest
-// activations of a layer (the feed-forward's gate and up, the residual stream and the
+// one full ubatch (graphTokens), whose largest tensors are the logits of every token (f32), the
+// widest activations of a layer (the feed-forward's gate and up, the residual stream and the
 // attention's projections, f32), the attention mask (a row per token of the ubatch and a
-// column per position, f32 and its f16 copy; two masks where some layers use a sliding
-// window) and, with flash attention off, the attention scores of every head (f32). Auto
-// counts as on: llama.cpp turns it off only where the GPU lacks a kernel for the model's
-// attention, and then the estimate is low. On an H200, for a Mistral-7B of 4096 and 16384
-// positions, llama.cpp reported 112 and 140 MiB where this gives 163 and 199 MiB.
-func computeBytes(info Info, ff, nCtx, nUBatch int, flash FlashAttention) uint64 {
-	u, ctx := float64(nUBatch), float64(nCtx)
+// column per cell of a stream, f32 and its f16 copy; two masks where some layers use a sliding
+// window) and, with flash attention off, the attention scores of every head (f32). A stream is
+// n_ctx_seq cells, so separate streams shrink the mask and scores n_seq_max times over a
+// unified cache. Auto counts as on: llama.cpp turns it off only where the GPU lacks a kernel
+// for the model's attention, and then the estimate is low. On an H200, for a Mistral-7B of
+// 4096 and 16384 positions, llama.cpp reported 112 and 140 MiB where this gives 163 and 199 MiB.
+func computeBytes(info Info, ff int, sh contextShape) uint64 {
+	u, cells := float64(sh.graphTokens()), float64(sh.nCtxSeq)
 	b := u * 4 * float64(info.VocabSize+2*ff+4*info.EmbeddingSize)
 	masks := 1.0
 	if info.SlidingWindow > 0 {
 		masks = 2
 	}
-	b += masks * u * ctx * (4 + 2)
-	if flash == FlashOff {
-		b += u * ctx * 4 * float64(info.Heads)
+	b += masks * u * cells * (4 + 2)
+	if sh.flash == FlashOff {
+		b += u * cells * 4 * float64(info.Heads)
 	}
 	return uint64(b)
 }
@@ -76,22 +120,27 @@ func (f sessionFit) check() error {
 }
 
 // fitSession measures a context against the memory it would live in: host memory for a model
-// on the CPU, else each GPU the model is placed on, with its share of the KV cache, a compute
-// buffer and CUDA's reserve. On the CPU this matters most for the KV cache: Linux may promise
-// the memory and kill the process once the cache is cleared page by page. On a GPU, CUDA's
-// allocations outside llama.cpp's buffers abort the process when they fail, so the context
-// must leave room for them.
-func fitSession(info Info, gpus []gpuShare, headDim, ff, nCtx, nUBatch int, flash FlashAttention, t KVCacheType) []sessionFit {
+// on the CPU, else each GPU the model is placed on, with its share of the KV cache of the
+// layers on the GPUs (none with kvOnHost), a compute buffer and CUDA's reserve. On the CPU
+// this matters most for the KV cache: Linux may promise the memory and kill the process once
+// the cache is cleared page by page. On a GPU, CUDA's allocations outside llama.cpp's buffers
+// abort the process when they fail, so the context must leave room for them.
+func fitSession(info Info, gpus []gpuShare, headDim, ff int, sh contextShape, kvOnHost bool) []sessionFit {
 	base := sessionFit{
-		nCtx:    nCtx,
-		kv:      kvCacheBytes(info, headDim, nCtx, t),
-		compute: computeBytes(info, ff, nCtx, nUBatch, flash),
+		nCtx:    sh.nCtx,
+		kv:      kvCacheBytes(info, headDim, sh),
+		compute: computeBytes(info, ff, sh),
 		share:   1,
 	}
 	if !info.GPU || len(gpus) == 0 {
 		base.where = "host memory"
 		base.avail, base.known = hostAvailableBytes()
 		return []sessionFit{base}
+	}
+	// Only the layers on the GPUs keep their KV cache there, and none with kvOnHost.
+	base.kv = kvLayerBytes(info, headDim, sh) * uint64(min(info.LayersOnGPU, info.Layers))
+	if kvOnHost {
+		base.kv = 0
 	}
 	fits := make([]sessionFit, 0, len(gpus))
 	for _, g := range gpus {

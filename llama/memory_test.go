@@ -16,68 +16,125 @@ import (
 	"github.com/local-llm-bench/llmbench/gguf"
 )
 
-// bufferLog keeps the compute buffer sizes llama.cpp logs ("CPU compute buffer size = 1.50 MiB").
+// bufferLog keeps the buffer sizes llama.cpp logs: compute buffers by buffer type ("CPU
+// compute buffer size = 1.50 MiB"), and the sums of the KV cache buffers (two for a model with
+// sliding-window layers) and of the model buffers.
 type bufferLog struct {
-	mu    sync.Mutex
-	sizes map[string]float64 // MiB by buffer type
+	mu        sync.Mutex
+	compute   map[string]float64 // MiB by buffer type
+	kv, model float64            // MiB
 }
 
-var computeLine = regexp.MustCompile(`(\S+) compute buffer size =\s+([0-9.]+) MiB`)
+var bufferLine = regexp.MustCompile(`(\S+) (compute|KV|model) buffer size =\s+([0-9.]+) MiB`)
+
+func (b *bufferLog) reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.compute, b.kv, b.model = map[string]float64{}, 0, 0
+}
 
 func (b *bufferLog) Enabled(context.Context, slog.Level) bool { return true }
 func (b *bufferLog) Handle(_ context.Context, r slog.Record) error {
-	if m := computeLine.FindStringSubmatch(r.Message); m != nil {
-		v, err := strconv.ParseFloat(m[2], 64)
-		if err == nil {
-			b.mu.Lock()
-			b.sizes[m[1]] = v
-			b.mu.Unlock()
-		}
+	m := bufferLine.FindStringSubmatch(r.Message)
+	if m == nil {
+		return nil
+	}
+	v, err := strconv.ParseFloat(m[3], 64)
+	if err != nil {
+		return nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch m[2] {
+	case "compute":
+		b.compute[m[1]] = v
+	case "KV":
+		b.kv += v
+	case "model":
+		b.model += v
 	}
 	return nil
 }
 func (b *bufferLog) WithAttrs([]slog.Attr) slog.Handler { return b }
 func (b *bufferLog) WithGroup(string) slog.Handler      { return b }
 
-// The estimate of a context's compute buffer is at least what llama.cpp then allocates for
-// it, for each architecture, small and long contexts, with and without flash attention.
-func TestComputeEstimateCoversLlamaCpp(t *testing.T) {
+// logBuffers routes slog, and so llama.cpp's log, into a bufferLog for the test.
+func logBuffers(t *testing.T) *bufferLog {
 	logs := &bufferLog{}
+	logs.reset()
 	prev := slog.Default()
 	slog.SetDefault(slog.New(logs))
 	t.Cleanup(func() { slog.SetDefault(prev) })
+	return logs
+}
 
+func writeTiny(t *testing.T, dir, id string) string {
+	t.Helper()
+	spec, ok := gguf.TinySpec(id)
+	require.True(t, ok)
+	path := filepath.Join(dir, id+".gguf")
+	require.NoError(t, gguf.Write(path, spec, gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
+	return path
+}
+
+// The estimate of a context's compute buffer is at least what llama.cpp then allocates for
+// it, and the KV cache estimate is what llama.cpp allocates, for each architecture, small and
+// long contexts, with and without flash attention, one sequence or several in separate streams
+// or a unified cache, and each KV cache type.
+func TestContextEstimateMatchesLlamaCpp(t *testing.T) {
+	logs := logBuffers(t)
 	dir := t.TempDir()
+	cases := []struct {
+		nCtx, seqs int
+		unified    bool
+		flash      FlashAttention
+		kv         KVCacheType
+	}{
+		{256, 1, false, FlashAuto, KVF16},
+		{256, 1, false, FlashOff, KVF16},
+		{4096, 1, false, FlashAuto, KVF16},
+		{4096, 1, false, FlashOff, KVF16},
+		{1000, 3, false, FlashAuto, KVF16},
+		{1000, 3, false, FlashOff, KVF16},
+		{2048, 4, true, FlashAuto, KVF16},
+		{2048, 4, true, FlashOff, KVF16},
+		{1024, 2, false, FlashOn, KVQ8_0},
+		{1024, 1, false, FlashOn, KVQ4_0},
+	}
 	for _, id := range []string{"tiny-llama", "tiny-gemma2", "tiny-phi3"} {
-		spec, ok := gguf.TinySpec(id)
-		require.True(t, ok)
-		path := filepath.Join(dir, id+".gguf")
-		require.NoError(t, gguf.Write(path, spec, gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
-		m, err := Load(path)
+		m, err := Load(writeTiny(t, dir, id))
 		require.NoError(t, err)
 		ff := m.feedForward()
 		require.Positive(t, ff)
-		for _, nCtx := range []int{256, 4096} {
-			for _, flash := range []FlashAttention{FlashAuto, FlashOff} {
-				t.Run(fmt.Sprintf("%s/ctx%d/flash-%s", id, nCtx, flash), func(t *testing.T) {
-					logs.mu.Lock()
-					logs.sizes = map[string]float64{}
-					logs.mu.Unlock()
-					s, err := m.NewSession(WithContextSize(nCtx), WithFlashAttention(flash))
-					require.NoError(t, err)
-					defer s.Close()
-					logs.mu.Lock()
-					defer logs.mu.Unlock()
-					require.NotEmpty(t, logs.sizes, "llama.cpp logged no compute buffer")
-					var largest float64
-					for _, v := range logs.sizes {
-						largest = max(largest, v)
-					}
-					est := float64(computeBytes(m.info, ff, nCtx, min(512, nCtx), flash)) / (1 << 20)
-					t.Logf("llama.cpp %v MiB, estimate %.2f MiB", logs.sizes, est)
-					assert.GreaterOrEqual(t, est, largest)
-				})
-			}
+		for _, c := range cases {
+			opts := []SessionOption{WithContextSize(c.nCtx), WithFlashAttention(c.flash), WithKVCacheType(c.kv), WithSequences(c.seqs), WithKVUnified(c.unified)}
+			t.Run(fmt.Sprintf("%s/ctx%d/seq%d-unified-%t/flash-%s/%s", id, c.nCtx, c.seqs, c.unified, c.flash, c.kv), func(t *testing.T) {
+				logs.reset()
+				s, err := m.NewSession(opts...)
+				require.NoError(t, err)
+				defer s.Close()
+				cfg := defaultSessionConfig()
+				for _, o := range opts {
+					o(&cfg)
+				}
+				sh := newContextShape(cfg, m.info.TrainContext)
+				assert.Equal(t, sh.nCtxSeq, s.ContextSize(), "one sequence holds n_ctx_seq positions")
+
+				logs.mu.Lock()
+				defer logs.mu.Unlock()
+				require.NotEmpty(t, logs.compute, "llama.cpp logged no compute buffer")
+				var largest float64
+				for _, v := range logs.compute {
+					largest = max(largest, v)
+				}
+				est := float64(computeBytes(m.info, ff, sh)) / (1 << 20)
+				kv := float64(kvCacheBytes(m.info, m.headDim(), sh)) / (1 << 20)
+				t.Logf("compute: llama.cpp %v MiB, estimate %.2f MiB; KV: llama.cpp %.2f MiB, estimate %.2f MiB", logs.compute, est, logs.kv, kv)
+				assert.GreaterOrEqual(t, est, largest)
+				assert.Less(t, est, 2*largest+1, "the estimate follows llama.cpp's buffer")
+				// llama.cpp logs each KV buffer to 0.01 MiB.
+				assert.InDelta(t, logs.kv, kv, 0.011)
+			})
 		}
 		require.NoError(t, m.Close())
 	}
@@ -89,7 +146,9 @@ func TestComputeEstimateCoversLlamaCpp(t *testing.T) {
 func TestComputeEstimateOfMistral(t *testing.T) {
 	info := Info{VocabSize: 32000, EmbeddingSize: 4096, Heads: 32, KVHeads: 8, Layers: 32}
 	for nCtx, reported := range map[int]float64{4096: 112.01, 16384: 140.01} {
-		est := float64(computeBytes(info, 14336, nCtx, 512, FlashAuto)) / (1 << 20)
+		cfg := defaultSessionConfig()
+		cfg.contextSize = nCtx
+		est := float64(computeBytes(info, 14336, newContextShape(cfg, 32768))) / (1 << 20)
 		assert.GreaterOrEqual(t, est, reported, "ctx %d", nCtx)
 		assert.Less(t, est, 2*reported, "ctx %d", nCtx)
 	}
@@ -152,14 +211,17 @@ func TestPlacedGPUs(t *testing.T) {
 // a context that fits in their sum but not on the smaller one is refused, naming it.
 func TestSessionFitChecksEveryPlacedGPU(t *testing.T) {
 	const gib = 1 << 30
-	info := Info{GPU: true, Layers: 32, KVHeads: 8, Heads: 32, EmbeddingSize: 4096, VocabSize: 32000}
+	info := Info{GPU: true, Layers: 32, LayersOnGPU: 33, KVHeads: 8, Heads: 32, EmbeddingSize: 4096, VocabSize: 32000}
 	gpus := []gpuShare{
 		{dev: Device{Name: "CUDA0", Type: DeviceGPU, FreeBytes: 20 * gib}, share: 0.5},
 		{dev: Device{Name: "CUDA1", Type: DeviceGPU, FreeBytes: 1 * gib}, share: 0.5},
 	}
-	fits := fitSession(info, gpus, 128, 14336, 16384, 512, FlashOn, KVF16)
+	cfg := defaultSessionConfig()
+	cfg.contextSize, cfg.flash = 16384, FlashOn
+	sh := newContextShape(cfg, 32768)
+	fits := fitSession(info, gpus, 128, 14336, sh, false)
 	require.Len(t, fits, 2)
-	kv := kvCacheBytes(info, 128, 16384, KVF16)
+	kv := kvCacheBytes(info, 128, sh)
 	assert.Equal(t, uint64(2*gib), kv, "32 layers × 2 × 8 heads × 128 × 16384 positions × 2 bytes")
 	assert.NoError(t, fits[0].check())
 	err := fits[1].check()
@@ -167,8 +229,30 @@ func TestSessionFitChecksEveryPlacedGPU(t *testing.T) {
 	assert.Contains(t, err.Error(), "GPU memory of CUDA1 available is 1.00 GiB")
 	assert.Less(t, fits[0].need()+fits[1].need(), uint64(21*gib), "the sum would have fitted")
 
-	host := fitSession(Info{Layers: 2, KVHeads: 2, EmbeddingSize: 256, VocabSize: 512}, nil, 64, 512, 256, 256, FlashAuto, KVF16)
+	cfg.contextSize, cfg.flash = 256, FlashAuto
+	host := fitSession(Info{Layers: 2, KVHeads: 2, EmbeddingSize: 256, VocabSize: 512}, nil, 64, 512, newContextShape(cfg, 512), false)
 	require.Len(t, host, 1)
 	assert.Equal(t, "host memory", host[0].where)
 	assert.Zero(t, host[0].cud)
+}
+
+// On a GPU a new context is checked for the KV cache of the layers there alone, and none of
+// it when the cache stays on the host; on the CPU for all of it.
+func TestSessionFitCountsTheKVCacheWhereItLives(t *testing.T) {
+	info := Info{VocabSize: 32000, EmbeddingSize: 4096, Heads: 32, KVHeads: 8, Layers: 32, LayersOnGPU: 10, GPU: true}
+	cfg := defaultSessionConfig()
+	cfg.contextSize = 4096
+	sh := newContextShape(cfg, 32768)
+	perLayer := kvLayerBytes(info, 128, sh)
+	assert.Equal(t, uint64(2*8*128*4096*2), perLayer)
+	gpu := []gpuShare{{dev: Device{Name: "CUDA0", Type: DeviceGPU, FreeBytes: 80 << 30}, share: 1}}
+	assert.Equal(t, 10*perLayer, fitSession(info, gpu, 128, 14336, sh, false)[0].kv)
+	assert.Zero(t, fitSession(info, gpu, 128, 14336, sh, true)[0].kv)
+	info.LayersOnGPU = 33 // the output layer too
+	assert.Equal(t, 32*perLayer, fitSession(info, gpu, 128, 14336, sh, false)[0].kv)
+	info.GPU = false
+	f := fitSession(info, nil, 128, 14336, sh, true)
+	require.Len(t, f, 1)
+	assert.Equal(t, 32*perLayer, f[0].kv)
+	assert.Equal(t, "host memory", f[0].where)
 }

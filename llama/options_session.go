@@ -49,10 +49,13 @@ type sessionConfig struct {
 	flash       FlashAttention
 	kvType      KVCacheType
 	noOffload   bool
+	sequences   int
+	kvUnified   bool
+	kvOnHost    bool
 }
 
 func defaultSessionConfig() sessionConfig {
-	return sessionConfig{batchSize: 2048, ubatchSize: 512, threads: DefaultThreads(), flash: FlashAuto, kvType: KVF16}
+	return sessionConfig{batchSize: 2048, ubatchSize: 512, threads: DefaultThreads(), flash: FlashAuto, kvType: KVF16, sequences: 1}
 }
 
 func (c sessionConfig) validate() error {
@@ -63,6 +66,8 @@ func (c sessionConfig) validate() error {
 		return fmt.Errorf("batch %d and ubatch %d must be positive", c.batchSize, c.ubatchSize)
 	case c.threads <= 0:
 		return fmt.Errorf("threads %d must be positive", c.threads)
+	case c.sequences < 1 || c.sequences > maxSequences:
+		return fmt.Errorf("sequences %d out of range [1, %d]", c.sequences, maxSequences)
 	}
 	switch c.kvType {
 	case KVF16, KVQ8_0, KVQ4_0:
@@ -73,6 +78,18 @@ func (c sessionConfig) validate() error {
 		return fmt.Errorf("a %s KV cache needs flash attention", c.kvType)
 	}
 	return nil
+}
+
+// contextTokens is the context asked for: the size given, or DefaultContextSize capped by the
+// model's training context.
+func (c sessionConfig) contextTokens(trainContext int) int {
+	if c.contextSize > 0 {
+		return c.contextSize
+	}
+	if trainContext > 0 {
+		return min(DefaultContextSize, trainContext)
+	}
+	return DefaultContextSize
 }
 
 // DefaultThreads is the number of CPU threads a Session uses unless told otherwise: the cores
@@ -111,3 +128,20 @@ func WithKVCacheType(t KVCacheType) SessionOption { return func(c *sessionConfig
 // weights that are kept in host memory (default true, as llama.cpp's op_offload and
 // llama-bench's -nopo 0). Off, a model kept on the CPU computes entirely there.
 func WithOpOffload(on bool) SessionOption { return func(c *sessionConfig) { c.noOffload = !on } }
+
+// WithSequences sets how many sequences the context holds at once (llama.cpp's n_seq_max,
+// default 1), each with its own positions in the KV cache. The context size is their total:
+// unless WithKVUnified, llama.cpp gives each sequence a stream of context / n tokens rounded up
+// to a multiple of 256, which Session.ContextSize reports. Generate uses the first sequence.
+func WithSequences(n int) SessionOption { return func(c *sessionConfig) { c.sequences = n } }
+
+// WithKVUnified says whether the sequences share one KV buffer (llama.cpp's kv_unified) instead
+// of a stream each. Shared, any sequence may use the whole context; separate streams are faster
+// when the sequences share no prompt prefix.
+func WithKVUnified(on bool) SessionOption { return func(c *sessionConfig) { c.kvUnified = on } }
+
+// WithKVOffload says whether the KV cache of the layers on a GPU lives on that GPU, with their
+// attention computed there (the default, llama.cpp's offload_kqv), or in host memory, which
+// leaves room on the GPU for more layers at the cost of attention on the CPU. It has no effect
+// when no GPU backend is loaded.
+func WithKVOffload(on bool) SessionOption { return func(c *sessionConfig) { c.kvOnHost = !on } }

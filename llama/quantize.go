@@ -5,13 +5,10 @@ package llama
 import "C"
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"unsafe"
-
-	"github.com/local-llm-bench/llmbench/gguf"
 )
 
 // Quantize writes a copy of the model at in to out with its weights quantized to t (for
@@ -19,10 +16,7 @@ import (
 // on DefaultThreads threads. llama.cpp writes a temporary file beside out, which replaces out
 // only once it is complete: on failure out is as it was, and it is never the input itself.
 func Quantize(in, out string, t FileType) error {
-	if _, err := gguf.Validate(in); err != nil {
-		if errors.Is(err, gguf.ErrInvalid) {
-			return fmt.Errorf("quantize %s: %w: %w", in, ErrInvalidModel, err)
-		}
+	if _, err := validateModel(in); err != nil {
 		return fmt.Errorf("quantize %s: %w", in, err)
 	}
 	if sameFile(in, out) {

@@ -42,7 +42,7 @@ type serverState struct {
 	model  *Model
 	vocab  *C.struct_llama_vocab
 	info   Info
-	cfg    serverConfig
+	nSeq   int // streams decoding at once
 	nCtx   int // of the context, all sequences together
 	perSeq int // tokens a stream may hold: prompt and generated
 	nBatch int
@@ -121,103 +121,57 @@ type stream struct {
 	err      error
 }
 
-type serverConfig struct {
-	sessionConfig
-	slots   int
-	unified bool
-}
+// defaultServerSequences is how many streams a Server decodes at once unless WithSequences
+// says otherwise.
+const defaultServerSequences = 4
 
-// ServerOption configures NewServer.
-type ServerOption func(*serverConfig)
-
-// WithSequences sets how many streams decode at once (llama.cpp's n_seq_max; default 4, at most
-// llama.cpp's limit of 256).
-func WithSequences(n int) ServerOption { return func(c *serverConfig) { c.slots = n } }
-
-// WithUnifiedKV puts every sequence in one KV buffer (llama.cpp's kv_unified) instead of one
-// buffer each. llama.cpp says separate buffers are faster when prompts share no prefix, which
-// is the default here. Either way each stream may hold the context size ÷ sequences tokens.
-func WithUnifiedKV(on bool) ServerOption { return func(c *serverConfig) { c.unified = on } }
-
-// WithSessionOptions applies session options to the Server's context: WithContextSize (all
-// sequences together; default DefaultContextSize × sequences, capped by the training context
-// × sequences), WithBatchSize, WithUBatchSize, WithThreads, WithFlashAttention,
-// WithKVCacheType, WithOpOffload.
-func WithSessionOptions(opts ...SessionOption) ServerOption {
-	return func(c *serverConfig) {
-		for _, o := range opts {
-			o(&c.sessionConfig)
-		}
-	}
-}
-
-// maxSequences is llama.cpp's LLAMA_MAX_SEQ.
-const maxSequences = 256
-
-// NewServer makes a context for n sequences and starts its decoding loop. The KV cache and the
-// compute buffer are checked against the memory they would live in first, as for NewSession.
-func (m *Model) NewServer(opts ...ServerOption) (*Server, error) {
-	cfg := serverConfig{sessionConfig: defaultSessionConfig(), slots: 4}
+// NewServer makes a context for several streams and starts its decoding loop. It takes the
+// options of NewSession: WithSequences sets how many streams decode at once (default 4 here),
+// WithContextSize the context of all of them together (default DefaultContextSize, capped by
+// the training context, for each), WithKVUnified one KV buffer for all of them instead of one
+// each. Either way a stream may hold the context ÷ the sequences. The KV cache and the compute
+// buffer are checked against the memory they would live in first, as for NewSession.
+func (m *Model) NewServer(opts ...SessionOption) (*Server, error) {
+	cfg := defaultSessionConfig()
+	cfg.sequences = defaultServerSequences
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
-	if cfg.slots < 1 || cfg.slots > maxSequences {
-		return nil, fmt.Errorf("new server: %d sequences: want 1 to %d", cfg.slots, maxSequences)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.c == nil || m.closing {
 		return nil, fmt.Errorf("new server: %w", ErrClosed)
 	}
-	info := m.info
-	nCtx := cfg.contextSize
-	if nCtx == 0 {
-		per := min(DefaultContextSize, info.TrainContext)
-		if per <= 0 {
-			per = DefaultContextSize
-		}
-		nCtx = per * cfg.slots
+	if cfg.contextSize == 0 {
+		cfg.contextSize = cfg.contextTokens(m.info.TrainContext) * cfg.sequences
 	}
-	// llama.cpp pads each sequence's share to a multiple of 256 without a unified cache.
-	perSeq := nCtx / cfg.slots
-	if !cfg.unified {
-		perSeq = (perSeq + 255) / 256 * 256
-		nCtx = perSeq * cfg.slots
-	}
-	if perSeq < 1 {
-		return nil, fmt.Errorf("new server: a context of %d tokens leaves nothing to each of %d sequences", nCtx, cfg.slots)
-	}
-	nBat := max(min(cfg.batchSize, nCtx), cfg.slots)
-	nUBatch := min(cfg.ubatchSize, nBat)
-	if err := m.checkContextFits(info, (nCtx+255)/256*256, nUBatch, cfg.sessionConfig); err != nil {
+	sh := newContextShape(cfg, m.info.TrainContext)
+	// Every stream of a step may be generating: the batch holds at least one token of each.
+	sh.nBatch = max(sh.nBatch, sh.nSeq)
+	sh.nUBatch = min(sh.nUBatch, sh.nBatch)
+	if err := m.checkContextFits(sh, cfg.kvOnHost); err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
-
-	params := m.contextParams(cfg.sessionConfig, nCtx, nBat, nUBatch)
-	params.n_seq_max = C.uint32_t(cfg.slots)
-	params.kv_unified = C.bool(cfg.unified)
-	cctx, abort, err := m.newContext(params)
+	cctx, abort, err := m.newContext(contextParams(cfg, sh))
 	if err != nil {
 		return nil, fmt.Errorf("new server: %w", err)
 	}
+	nBat := sh.nBatch
 	core := &sessionCore{c: cctx, batch: C.llama_batch_init(C.int32_t(nBat), 0, 1), abort: abort, wake: make(chan struct{}, 1)}
 	st := &serverState{
 		core:   core,
 		model:  m,
 		vocab:  m.vocab,
-		info:   info,
-		cfg:    cfg,
+		info:   m.info,
+		nSeq:   sh.nSeq,
 		nCtx:   int(C.llama_n_ctx(cctx)),
-		perSeq: perSeq,
+		perSeq: int(C.llama_n_ctx(cctx)) / sh.nSeq,
 		nBatch: nBat,
 		notify: core.wake,
 		done:   make(chan struct{}),
-	}
-	if !cfg.unified {
-		st.perSeq = int(C.llama_n_ctx_seq(cctx))
 	}
 	st.stats.since = time.Now()
 	m.cores[core] = struct{}{}
@@ -230,7 +184,7 @@ func (m *Model) NewServer(opts ...ServerOption) (*Server, error) {
 }
 
 // Sequences is how many streams decode at once.
-func (sv *Server) Sequences() int { return sv.cfg.slots }
+func (sv *Server) Sequences() int { return sv.nSeq }
 
 // ContextSize is the context of all sequences together, in tokens.
 func (sv *Server) ContextSize() int { return sv.nCtx }
@@ -436,9 +390,9 @@ func (st *serverState) loop(started chan<- struct{}) {
 	defer st.stopAccepting()
 
 	var active []*stream
-	free := make([]int, st.cfg.slots)
+	free := make([]int, st.nSeq)
 	for i := range free {
-		free[i] = st.cfg.slots - 1 - i
+		free[i] = st.nSeq - 1 - i
 	}
 	nVocab := C.int32_t(st.info.VocabSize)
 	var (

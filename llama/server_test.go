@@ -65,7 +65,7 @@ func TestServerStreamsMatchTheirSoloRuns(t *testing.T) {
 			t.Logf("%d of 12 prompts have no near-tie in their first %d tokens", len(refs), n)
 			require.GreaterOrEqual(t, len(refs), 6)
 
-			sv, err := m.NewServer(llama.WithSequences(3), llama.WithSessionOptions(llama.WithContextSize(3*256), llama.WithThreads(1)))
+			sv, err := m.NewServer(llama.WithSequences(3), llama.WithContextSize(3*256), llama.WithThreads(1))
 			require.NoError(t, err)
 			defer sv.Close()
 			got := make([][]int32, len(refs))
@@ -114,7 +114,7 @@ func TestServerMatchesSessionsOnTheDefaultModel(t *testing.T) {
 	const n = 24
 	refs := soloRuns(t, m, prompts, n, 1e-2)
 	require.GreaterOrEqual(t, len(refs), 3, "real weights rarely tie")
-	sv, err := m.NewServer(llama.WithSequences(4), llama.WithSessionOptions(llama.WithThreads(1)))
+	sv, err := m.NewServer(llama.WithSequences(4), llama.WithThreads(1))
 	require.NoError(t, err)
 	defer sv.Close()
 	var wg sync.WaitGroup
@@ -141,7 +141,7 @@ func TestServerRefusesWhatDoesNotFitASequence(t *testing.T) {
 	m, err := llama.Load(tinyModel(t, "tiny-llama"))
 	require.NoError(t, err)
 	defer m.Close()
-	sv, err := m.NewServer(llama.WithSequences(2), llama.WithSessionOptions(llama.WithContextSize(512), llama.WithThreads(1)))
+	sv, err := m.NewServer(llama.WithSequences(2), llama.WithContextSize(512), llama.WithThreads(1))
 	require.NoError(t, err)
 	defer sv.Close()
 	require.Equal(t, 256, sv.SequenceContext())
@@ -173,7 +173,7 @@ func TestServerStopsOneStreamOnly(t *testing.T) {
 	m, err := llama.Load(tinyModel(t, "tiny-llama"))
 	require.NoError(t, err)
 	defer m.Close()
-	sv, err := m.NewServer(llama.WithSequences(3), llama.WithSessionOptions(llama.WithThreads(1)))
+	sv, err := m.NewServer(llama.WithSequences(3), llama.WithThreads(1))
 	require.NoError(t, err)
 	defer sv.Close()
 	const n, at = 24, 3
@@ -232,7 +232,7 @@ func TestClosingTheModelEndsEveryStream(t *testing.T) {
 	require.NoError(t, err)
 	defer m.Close()
 	before := llama.LiveContexts()
-	sv, err := m.NewServer(llama.WithSequences(2), llama.WithSessionOptions(llama.WithContextSize(1024), llama.WithThreads(1)))
+	sv, err := m.NewServer(llama.WithSequences(2), llama.WithContextSize(1024), llama.WithThreads(1))
 	require.NoError(t, err)
 	var closeOnce sync.Once
 	errs := make([]error, 4)
@@ -267,17 +267,18 @@ func TestServerOptionsAndMemory(t *testing.T) {
 	m, err := llama.Load(tinyModel(t, "tiny-llama"))
 	require.NoError(t, err)
 	defer m.Close()
-	_, err = m.NewServer(llama.WithSequences(64), llama.WithSessionOptions(llama.WithContextSize(1<<30)))
+	_, err = m.NewServer(llama.WithSequences(64), llama.WithContextSize(1<<30))
 	require.ErrorIs(t, err, llama.ErrOutOfMemory)
 	assert.Contains(t, err.Error(), "KV cache")
 	for _, n := range []int{0, -1, 257} {
 		_, err := m.NewServer(llama.WithSequences(n))
 		assert.ErrorContains(t, err, "sequences", "%d", n)
 	}
-	sv, err := m.NewServer(llama.WithSequences(4), llama.WithUnifiedKV(true), llama.WithSessionOptions(llama.WithContextSize(1000), llama.WithThreads(1)))
+	sv, err := m.NewServer(llama.WithSequences(4), llama.WithKVUnified(true), llama.WithContextSize(1000), llama.WithThreads(1))
 	require.NoError(t, err)
 	defer sv.Close()
-	assert.Equal(t, 250, sv.SequenceContext(), "a unified cache is shared out evenly")
+	assert.Equal(t, 1024, sv.ContextSize(), "llama.cpp pads the context to 256")
+	assert.Equal(t, 256, sv.SequenceContext(), "a unified cache is shared out evenly")
 	res, err := sv.Generate(context.Background(), strings.Repeat("unified ", 4), llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 4, res.Tokens)

@@ -74,33 +74,22 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	if m.c == nil || m.closing {
 		return nil, fmt.Errorf("new session: %w", ErrClosed)
 	}
-	info := m.info
-	nCtx := cfg.contextSize
-	if nCtx == 0 {
-		nCtx = min(DefaultContextSize, info.TrainContext)
-		if nCtx <= 0 {
-			nCtx = DefaultContextSize
-		}
-	}
-	nBat := min(cfg.batchSize, nCtx)
-	nUBatch := min(cfg.ubatchSize, nBat)
-	if err := m.checkContextFits(info, (nCtx+255)/256*256, nUBatch, cfg); err != nil {
+	sh := newContextShape(cfg, m.info.TrainContext)
+	if err := m.checkContextFits(sh, cfg.kvOnHost); err != nil {
 		return nil, fmt.Errorf("new session: %w", err)
 	}
-	params := m.contextParams(cfg, nCtx, nBat, nUBatch)
-	params.n_seq_max = 1
-	cctx, abort, err := m.newContext(params)
+	cctx, abort, err := m.newContext(contextParams(cfg, sh))
 	if err != nil {
 		return nil, fmt.Errorf("new session: %w", err)
 	}
-	core := &sessionCore{c: cctx, batch: C.llama_batch_init(C.int32_t(nBat), 0, 1), abort: abort}
+	core := &sessionCore{c: cctx, batch: C.llama_batch_init(C.int32_t(sh.nBatch), 0, 1), abort: abort}
 	s := &Session{
 		sessionCore: core,
 		model:       m,
 		vocab:       m.vocab,
 		cfg:         cfg,
-		nCtx:        int(C.llama_n_ctx(cctx)),
-		nBat:        nBat,
+		nCtx:        int(C.llama_n_ctx_seq(cctx)),
+		nBat:        sh.nBatch,
 		piece:       make([]byte, 128),
 	}
 	m.cores[core] = struct{}{}
@@ -108,18 +97,18 @@ func (m *Model) NewSession(opts ...SessionOption) (*Session, error) {
 	return s, nil
 }
 
-// checkContextFits measures a context of nCtx positions against the memory of the devices it
-// would live on; the caller holds m.mu.
-func (m *Model) checkContextFits(info Info, nCtx, nUBatch int, cfg sessionConfig) error {
+// checkContextFits measures a context of shape sh against the memory of the devices it would
+// live on; the caller holds m.mu.
+func (m *Model) checkContextFits(sh contextShape, kvOnHost bool) error {
 	var gpus []gpuShare
-	if info.GPU {
+	if m.info.GPU {
 		devs, err := Devices()
 		if err != nil {
 			return err
 		}
 		gpus = placedGPUs(devs, m.placement)
 	}
-	for _, fit := range fitSession(info, gpus, m.headDim(), m.feedForward(), nCtx, nUBatch, cfg.flash, cfg.kvType) {
+	for _, fit := range fitSession(m.info, gpus, m.headDim(), m.feedForward(), sh, kvOnHost) {
 		if err := fit.check(); err != nil {
 			return err
 		}
@@ -127,12 +116,19 @@ func (m *Model) checkContextFits(info Info, nCtx, nUBatch int, cfg sessionConfig
 	return nil
 }
 
-// contextParams are llama.cpp's context parameters for cfg, with llama.cpp's own timings on.
-func (m *Model) contextParams(cfg sessionConfig, nCtx, nBat, nUBatch int) C.struct_llama_context_params {
+// maxSequences is llama.cpp's limit on the sequences of a context (LLAMA_MAX_SEQ).
+var maxSequences = int(C.llama_max_parallel_sequences())
+
+// contextParams are llama.cpp's context parameters for a session of cfg, whose shape is sh.
+// n_ctx is given as llama.cpp will round it, which it then leaves as it is.
+func contextParams(cfg sessionConfig, sh contextShape) C.struct_llama_context_params {
 	params := C.llama_context_default_params()
-	params.n_ctx = C.uint32_t(nCtx)
-	params.n_batch = C.uint32_t(nBat)
-	params.n_ubatch = C.uint32_t(nUBatch)
+	params.n_ctx = C.uint32_t(sh.nCtx)
+	params.n_batch = C.uint32_t(sh.nBatch)
+	params.n_ubatch = C.uint32_t(sh.nUBatch)
+	params.n_seq_max = C.uint32_t(sh.nSeq)
+	params.kv_unified = C.bool(sh.unified)
+	params.offload_kqv = C.bool(!cfg.kvOnHost)
 	params.n_threads = C.int32_t(cfg.threads)
 	params.n_threads_batch = C.int32_t(cfg.threads)
 	params.flash_attn_type = C.enum_llama_flash_attn_type(cfg.flash)
@@ -206,7 +202,8 @@ func kvGGMLType(t KVCacheType) C.enum_ggml_type {
 	}
 }
 
-// ContextSize is the session's context in tokens.
+// ContextSize is the session's context in tokens: the positions its sequence can hold, which
+// with several sequences in separate streams (WithSequences) is one stream's share.
 func (s *Session) ContextSize() int { return s.nCtx }
 
 // Threads is the number of CPU threads the session computes with.
