@@ -34,6 +34,9 @@ type Model struct {
 	info     Info
 	sessions map[weak.Pointer[Session]]struct{}
 	loadTime time.Duration
+	// special are the tokens the tokenizer matches by their text, read at first use.
+	special     []specialToken
+	specialOnce sync.Once
 }
 
 // Info describes a loaded model.
