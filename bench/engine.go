@@ -13,13 +13,13 @@ type Loader func(path string, opts ...llama.ModelOption) (Model, error)
 type Model interface {
 	Info() llama.Info
 	NewSession(opts ...llama.SessionOption) (Session, error)
-	ChatPrompt(messages []llama.Message) (string, error)
+	ChatPrompt(messages []llama.Message) (llama.Prompt, error)
 	Close() error
 }
 
 // Session is what Run needs of a session; *llama.Session provides it.
 type Session interface {
-	Generate(ctx context.Context, prompt string, opts llama.GenerateOptions, fn func(llama.Token) bool) (llama.Result, error)
+	Generate(ctx context.Context, prompt llama.Prompt, opts llama.GenerateOptions, fn func(llama.Token) bool) (llama.Result, error)
 	GenerateTokens(ctx context.Context, tokens []int32, opts llama.GenerateOptions, fn func(llama.Token) bool) (llama.Result, error)
 	Prefill(ctx context.Context, tokens []int32) (llama.Result, error)
 	Reset() error

@@ -35,11 +35,11 @@ func (m *fakeModel) NewSession(opts ...llama.SessionOption) (Session, error) {
 	return s, nil
 }
 
-func (m *fakeModel) ChatPrompt(msgs []llama.Message) (string, error) {
+func (m *fakeModel) ChatPrompt(msgs []llama.Message) (llama.Prompt, error) {
 	if m.template == "" {
-		return "", llama.ErrNoChatTemplate
+		return llama.Prompt{}, llama.ErrNoChatTemplate
 	}
-	return "<user>" + msgs[0].Content + "<assistant>", nil
+	return llama.Concat(llama.RawPrompt("<user>"), llama.Text(msgs[0].Content), llama.RawPrompt("<assistant>")), nil
 }
 
 func (m *fakeModel) Close() error {
@@ -83,7 +83,7 @@ func (s *fakeSession) GenerateTokens(ctx context.Context, tokens []int32, opts l
 	return s.emit(ctx, len(tokens), opts.MaxTokens, llama.StopMaxTokens, fn)
 }
 
-func (s *fakeSession) Generate(ctx context.Context, prompt string, opts llama.GenerateOptions, fn func(llama.Token) bool) (llama.Result, error) {
+func (s *fakeSession) Generate(ctx context.Context, prompt llama.Prompt, opts llama.GenerateOptions, fn func(llama.Token) bool) (llama.Result, error) {
 	s.chats++
 	if s.model.failChatAt == s.chats {
 		return llama.Result{}, errors.New("scripted failure")
@@ -92,12 +92,12 @@ func (s *fakeSession) Generate(ctx context.Context, prompt string, opts llama.Ge
 		s.model.cancel()
 	}
 	// Replies are as long as the prompt, at most MaxTokens, and end at end of generation.
-	n := min(len(prompt)/4, opts.MaxTokens)
+	n := min(len(prompt.String())/4, opts.MaxTokens)
 	stop := llama.StopEOG
 	if n == opts.MaxTokens {
 		stop = llama.StopMaxTokens
 	}
-	return s.emit(ctx, len(prompt)/3, n, stop, fn)
+	return s.emit(ctx, len(prompt.String())/3, n, stop, fn)
 }
 
 func (s *fakeSession) emit(ctx context.Context, promptTokens, n int, stop llama.StopReason, fn func(llama.Token) bool) (llama.Result, error) {

@@ -19,9 +19,9 @@ func Chatter(m Model, s Session) eval.Chatter {
 			return "", 0, err
 		}
 		opts := llama.GenerateOptions{MaxTokens: maxTokens}
-		var prompt string
+		var prompt llama.Prompt
 		if m.Info().ChatTemplate == "" {
-			prompt = plainChat(messages)
+			prompt = llama.Text(plainChat(messages))
 			opts.Stop = []string{"Question:"}
 		} else {
 			msgs := make([]llama.Message, len(messages))

@@ -346,9 +346,9 @@ func (r *runner) depths(ctx context.Context) error {
 
 func (r *runner) chat(ctx context.Context) error {
 	m := &Measure{Workload: WorkloadChat, Label: "chat"}
-	texts := make([]string, len(r.spec.Prompts))
+	texts := make([]llama.Prompt, len(r.spec.Prompts))
 	for i, p := range r.spec.Prompts {
-		text := p.Text
+		text := llama.Text(p.Text)
 		if r.info.ChatTemplate != "" {
 			t, err := r.model.ChatPrompt([]llama.Message{{Role: "user", Content: p.Text}})
 			if err != nil {
@@ -359,7 +359,7 @@ func (r *runner) chat(ctx context.Context) error {
 		texts[i] = text
 	}
 	if r.info.ChatTemplate == "" {
-		r.res.Skipped = append(r.res.Skipped, "chat template: the model has none; prompts were sent raw")
+		r.res.Skipped = append(r.res.Skipped, "chat template: the model has none; prompts were sent as plain text")
 	}
 	opts := llama.GenerateOptions{MaxTokens: r.spec.ChatMaxTokens}
 	perPrompt := make([][]Call, len(texts))

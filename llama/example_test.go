@@ -45,7 +45,7 @@ func ExamplePlanPlacement() {
 		log.Fatal(err)
 	}
 	defer s.Close()
-	res, err := s.Generate(context.Background(), "Hello", llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
+	res, err := s.Generate(context.Background(), llama.Text("Hello"), llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
 	if err != nil {
 		log.Fatal(err)
 	}

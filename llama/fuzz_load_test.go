@@ -113,6 +113,6 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		defer s.Close()
-		_, _ = s.Generate(context.Background(), "fuzz", llama.GenerateOptions{MaxTokens: 2}, nil)
+		_, _ = s.Generate(context.Background(), llama.Text("fuzz"), llama.GenerateOptions{MaxTokens: 2}, nil)
 	})
 }

@@ -89,14 +89,15 @@ type Result struct {
 	Perf   Perf
 }
 
-// Generate tokenizes prompt (recognizing control tokens, adding BOS at the start of a
-// conversation where the model wants it), decodes it after whatever the session holds, and
-// generates, calling fn with every token as soon as it is sampled; fn returning false stops.
-// Cancelling ctx stops within one token (during a long prompt, within one batch on the CPU)
-// and returns the partial result with ctx's error. The prompt and MaxTokens must fit in the
-// context, else ErrContextFull comes before anything is decoded. fn may be nil; it runs on the
-// calling goroutine, and what it may call is said at Session.
-func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOptions, fn func(Token) bool) (Result, error) {
+// Generate tokenizes prompt (recognizing control tokens only where the prompt does: in the
+// template's text of a ChatPrompt, everywhere in a RawPrompt, nowhere in Text; adding BOS at
+// the start of a conversation where the model wants it), decodes it after whatever the session
+// holds, and generates, calling fn with every token as soon as it is sampled; fn returning
+// false stops. Cancelling ctx stops within one token (during a long prompt, within one batch
+// on the CPU) and returns the partial result with ctx's error. The prompt and MaxTokens must
+// fit in the context, else ErrContextFull comes before anything is decoded. fn may be nil; it
+// runs on the calling goroutine, and what it may call is said at Session.
+func (s *Session) Generate(ctx context.Context, prompt Prompt, opts GenerateOptions, fn func(Token) bool) (Result, error) {
 	end, err := s.begin("generate")
 	if err != nil {
 		return Result{}, err
@@ -105,13 +106,12 @@ func (s *Session) Generate(ctx context.Context, prompt string, opts GenerateOpti
 	if testHookAfterBegin != nil {
 		testHookAfterBegin(s)
 	}
-	toks, err := tokenize(s.vocab, prompt, false, true)
+	toks, err := s.model.tokenizePrompt(prompt)
 	if err != nil {
 		return Result{}, fmt.Errorf("generate: %w", err)
 	}
-	if s.nPast == 0 && len(s.next) == 0 && s.model.info.AddBOS && s.model.info.BOS >= 0 &&
-		(len(toks) == 0 || toks[0] != s.model.info.BOS) {
-		toks = append([]int32{s.model.info.BOS}, toks...)
+	if s.nPast == 0 && len(s.next) == 0 {
+		toks = s.model.withBOS(toks)
 	}
 	return s.run(ctx, toks, opts, fn)
 }

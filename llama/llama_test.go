@@ -83,7 +83,7 @@ func TestTinyModelsGenerateExactlyN(t *testing.T) {
 			assert.Equal(t, llama.FileTypeF16, info.FileType)
 
 			var got []llama.Token
-			res, err := s.Generate(context.Background(), "The quick brown fox", llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true},
+			res, err := s.Generate(context.Background(), llama.Text("The quick brown fox"), llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true},
 				func(tok llama.Token) bool {
 					got = append(got, tok)
 					return true
@@ -111,11 +111,11 @@ func TestTinyModelsGenerateExactlyN(t *testing.T) {
 func TestGreedyIsDeterministicAndResetWorks(t *testing.T) {
 	_, s := openTiny(t, "tiny-llama")
 	opts := llama.GenerateOptions{MaxTokens: 16, IgnoreEOG: true}
-	first, err := s.Generate(context.Background(), "hello world", opts, nil)
+	first, err := s.Generate(context.Background(), llama.Text("hello world"), opts, nil)
 	require.NoError(t, err)
 	require.NoError(t, s.Reset())
 	assert.Equal(t, 0, s.Position())
-	second, err := s.Generate(context.Background(), "hello world", opts, nil)
+	second, err := s.Generate(context.Background(), llama.Text("hello world"), opts, nil)
 	require.NoError(t, err)
 	assert.Equal(t, first.Text, second.Text)
 	assert.Equal(t, first.PromptTokens, second.PromptTokens)
@@ -127,10 +127,10 @@ func TestGreedyPicksWhatTheSamplerChainPicksWithTopK1(t *testing.T) {
 	for _, id := range tinyIDs {
 		t.Run(id, func(t *testing.T) {
 			_, s := openTiny(t, id)
-			greedy, err := s.Generate(context.Background(), "compare the two", llama.GenerateOptions{MaxTokens: 24, IgnoreEOG: true}, nil)
+			greedy, err := s.Generate(context.Background(), llama.Text("compare the two"), llama.GenerateOptions{MaxTokens: 24, IgnoreEOG: true}, nil)
 			require.NoError(t, err)
 			require.NoError(t, s.Reset())
-			top1, err := s.Generate(context.Background(), "compare the two", llama.GenerateOptions{MaxTokens: 24, IgnoreEOG: true, Temperature: 1, TopK: 1, Seed: 3}, nil)
+			top1, err := s.Generate(context.Background(), llama.Text("compare the two"), llama.GenerateOptions{MaxTokens: 24, IgnoreEOG: true, Temperature: 1, TopK: 1, Seed: 3}, nil)
 			require.NoError(t, err)
 			assert.Equal(t, top1.Text, greedy.Text)
 		})
@@ -140,10 +140,10 @@ func TestGreedyPicksWhatTheSamplerChainPicksWithTopK1(t *testing.T) {
 func TestSamplingWithSeedIsReproducible(t *testing.T) {
 	_, s := openTiny(t, "tiny-gemma2")
 	opts := llama.GenerateOptions{MaxTokens: 16, IgnoreEOG: true, Temperature: 1.5, TopK: 100, TopP: 0.95, MinP: 0.01, Seed: 7}
-	a, err := s.Generate(context.Background(), "once upon a time", opts, nil)
+	a, err := s.Generate(context.Background(), llama.Text("once upon a time"), opts, nil)
 	require.NoError(t, err)
 	require.NoError(t, s.Reset())
-	b, err := s.Generate(context.Background(), "once upon a time", opts, nil)
+	b, err := s.Generate(context.Background(), llama.Text("once upon a time"), opts, nil)
 	require.NoError(t, err)
 	assert.Equal(t, a.Text, b.Text)
 	assert.Equal(t, 16, a.Tokens)
@@ -152,7 +152,7 @@ func TestSamplingWithSeedIsReproducible(t *testing.T) {
 func TestCallbackStopsEarly(t *testing.T) {
 	_, s := openTiny(t, "tiny-phi3")
 	calls := 0
-	res, err := s.Generate(context.Background(), "count", llama.GenerateOptions{MaxTokens: 50, IgnoreEOG: true}, func(llama.Token) bool {
+	res, err := s.Generate(context.Background(), llama.Text("count"), llama.GenerateOptions{MaxTokens: 50, IgnoreEOG: true}, func(llama.Token) bool {
 		calls++
 		return calls < 3
 	})
@@ -163,7 +163,7 @@ func TestCallbackStopsEarly(t *testing.T) {
 
 	// The session goes on from where it stopped.
 	pos := s.Position()
-	res, err = s.Generate(context.Background(), " more", llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
+	res, err = s.Generate(context.Background(), llama.Text(" more"), llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, pos+res.PromptTokens-1+2, s.Position(), "the pending token is decoded first")
 }
@@ -172,7 +172,7 @@ func TestCancelDuringDecode(t *testing.T) {
 	_, s := openTiny(t, "tiny-llama")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	res, err := s.Generate(ctx, "cancel me", llama.GenerateOptions{MaxTokens: 100, IgnoreEOG: true}, func(tok llama.Token) bool {
+	res, err := s.Generate(ctx, llama.Text("cancel me"), llama.GenerateOptions{MaxTokens: 100, IgnoreEOG: true}, func(tok llama.Token) bool {
 		if tok.Index == 4 {
 			cancel()
 		}
@@ -184,22 +184,22 @@ func TestCancelDuringDecode(t *testing.T) {
 	assert.NotEmpty(t, res.Text)
 
 	// A cancelled context gives nothing and leaves the session usable.
-	_, err = s.Generate(ctx, "again", llama.GenerateOptions{MaxTokens: 3}, nil)
+	_, err = s.Generate(ctx, llama.Text("again"), llama.GenerateOptions{MaxTokens: 3}, nil)
 	require.ErrorIs(t, err, context.Canceled)
-	res, err = s.Generate(context.Background(), "again", llama.GenerateOptions{MaxTokens: 3, IgnoreEOG: true}, nil)
+	res, err = s.Generate(context.Background(), llama.Text("again"), llama.GenerateOptions{MaxTokens: 3, IgnoreEOG: true}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 3, res.Tokens)
 }
 
 func TestStopStrings(t *testing.T) {
 	_, s := openTiny(t, "tiny-llama")
-	full, err := s.Generate(context.Background(), "abc", llama.GenerateOptions{MaxTokens: 20, IgnoreEOG: true}, nil)
+	full, err := s.Generate(context.Background(), llama.Text("abc"), llama.GenerateOptions{MaxTokens: 20, IgnoreEOG: true}, nil)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(full.Text), 4)
 	// Stop at a piece of the text greedy decoding is known to produce.
 	stop := full.Text[2:4]
 	require.NoError(t, s.Reset())
-	res, err := s.Generate(context.Background(), "abc", llama.GenerateOptions{MaxTokens: 20, IgnoreEOG: true, Stop: []string{stop}}, nil)
+	res, err := s.Generate(context.Background(), llama.Text("abc"), llama.GenerateOptions{MaxTokens: 20, IgnoreEOG: true, Stop: []string{stop}}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, llama.StopString, res.Stop)
 	assert.Equal(t, full.Text[:strings.Index(full.Text, stop)], res.Text)
@@ -209,21 +209,21 @@ func TestContextFullIsCheckedBeforeDecoding(t *testing.T) {
 	_, s := openTiny(t, "tiny-llama", llama.WithContextSize(64))
 	n := s.ContextSize()
 	require.GreaterOrEqual(t, n, 64, "llama.cpp may round the context up, never down")
-	_, err := s.Generate(context.Background(), "short", llama.GenerateOptions{MaxTokens: n}, nil)
+	_, err := s.Generate(context.Background(), llama.Text("short"), llama.GenerateOptions{MaxTokens: n}, nil)
 	require.ErrorIs(t, err, llama.ErrContextFull)
 	assert.Equal(t, 0, s.Position(), "nothing was decoded")
 
 	long := strings.Repeat("word ", n)
-	_, err = s.Generate(context.Background(), long, llama.GenerateOptions{MaxTokens: 1}, nil)
+	_, err = s.Generate(context.Background(), llama.Text(long), llama.GenerateOptions{MaxTokens: 1}, nil)
 	require.ErrorIs(t, err, llama.ErrContextFull)
 	assert.Equal(t, 0, s.Position())
 
 	// MaxTokens 0 generates until the context is full.
-	res, err := s.Generate(context.Background(), "short", llama.GenerateOptions{IgnoreEOG: true}, nil)
+	res, err := s.Generate(context.Background(), llama.Text("short"), llama.GenerateOptions{IgnoreEOG: true}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, llama.StopContextFull, res.Stop)
 	assert.Equal(t, n, res.PromptTokens+res.Tokens)
-	_, err = s.Generate(context.Background(), "more", llama.GenerateOptions{MaxTokens: 1}, nil)
+	_, err = s.Generate(context.Background(), llama.Text("more"), llama.GenerateOptions{MaxTokens: 1}, nil)
 	require.ErrorIs(t, err, llama.ErrContextFull)
 }
 
@@ -248,7 +248,7 @@ func TestConcurrentGenerateOnOneSessionIsRefused(t *testing.T) {
 	release := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		_, err := s.Generate(context.Background(), "first", llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, func(tok llama.Token) bool {
+		_, err := s.Generate(context.Background(), llama.Text("first"), llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, func(tok llama.Token) bool {
 			if tok.Index == 0 {
 				close(started)
 				<-release
@@ -258,7 +258,7 @@ func TestConcurrentGenerateOnOneSessionIsRefused(t *testing.T) {
 		done <- err
 	}()
 	<-started
-	_, err := s.Generate(context.Background(), "second", llama.GenerateOptions{MaxTokens: 4}, nil)
+	_, err := s.Generate(context.Background(), llama.Text("second"), llama.GenerateOptions{MaxTokens: 4}, nil)
 	require.ErrorIs(t, err, llama.ErrBusy)
 	require.ErrorIs(t, s.Reset(), llama.ErrBusy)
 	close(release)
@@ -282,7 +282,7 @@ func TestSessionsOfOneModelRunConcurrently(t *testing.T) {
 				return
 			}
 			defer s.Close()
-			res, err := s.Generate(context.Background(), "same prompt", llama.GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, nil)
+			res, err := s.Generate(context.Background(), llama.Text("same prompt"), llama.GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, nil)
 			texts[i], errs[i] = res.Text, err
 		}()
 	}
@@ -303,14 +303,14 @@ func TestCloseIsIdempotentAndUseAfterCloseFails(t *testing.T) {
 
 	require.NoError(t, s.Close())
 	require.NoError(t, s.Close())
-	_, err = s.Generate(context.Background(), "x", llama.GenerateOptions{MaxTokens: 1}, nil)
+	_, err = s.Generate(context.Background(), llama.Text("x"), llama.GenerateOptions{MaxTokens: 1}, nil)
 	require.ErrorIs(t, err, llama.ErrClosed)
 	require.ErrorIs(t, s.Reset(), llama.ErrClosed)
 
 	// Closing the model closes the sessions it still has.
 	require.NoError(t, m.Close())
 	require.NoError(t, m.Close())
-	_, err = s2.Generate(context.Background(), "x", llama.GenerateOptions{MaxTokens: 1}, nil)
+	_, err = s2.Generate(context.Background(), llama.Text("x"), llama.GenerateOptions{MaxTokens: 1}, nil)
 	require.ErrorIs(t, err, llama.ErrClosed)
 	require.NoError(t, s2.Close())
 	_, err = m.NewSession()
@@ -358,7 +358,7 @@ func TestSessionOptionsAreChecked(t *testing.T) {
 		s, err := m.NewSession(llama.WithContextSize(64), llama.WithKVCacheType(llama.KVQ8_0), llama.WithFlashAttention(llama.FlashOn))
 		require.NoError(t, err)
 		defer s.Close()
-		res, err := s.Generate(context.Background(), "kv", llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
+		res, err := s.Generate(context.Background(), llama.Text("kv"), llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
 		require.NoError(t, err)
 		assert.Equal(t, 4, res.Tokens)
 	})
@@ -380,7 +380,7 @@ func TestQuantize(t *testing.T) {
 	s, err := m.NewSession(llama.WithContextSize(64))
 	require.NoError(t, err)
 	defer s.Close()
-	res, err := s.Generate(context.Background(), "quantized", llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
+	res, err := s.Generate(context.Background(), llama.Text("quantized"), llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 4, res.Tokens)
 
@@ -407,8 +407,8 @@ func TestChatTemplates(t *testing.T) {
 			defer m.Close()
 			p, err := m.ChatPrompt(msgs)
 			require.NoError(t, err)
-			assert.Contains(t, p, marker)
-			assert.Contains(t, p, "Hi")
+			assert.Contains(t, p.String(), marker)
+			assert.Contains(t, p.String(), "Hi")
 		})
 	}
 	_, err := llama.ApplyTemplate("", msgs, true)
@@ -419,7 +419,7 @@ func TestChatTemplates(t *testing.T) {
 	require.Error(t, err)
 	p, err := llama.ApplyTemplate("chatml", msgs, true)
 	require.NoError(t, err)
-	assert.Equal(t, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", p)
+	assert.Equal(t, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", p.String())
 }
 
 func TestGivenChatTemplate(t *testing.T) {
@@ -439,7 +439,7 @@ func TestGivenChatTemplate(t *testing.T) {
 	assert.Equal(t, "chatml", m.Info().ChatTemplate)
 	p, err := m.ChatPrompt(msgs)
 	require.NoError(t, err)
-	assert.Equal(t, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", p)
+	assert.Equal(t, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", p.String())
 }
 
 func TestControlTokensTokenizeAsOne(t *testing.T) {

@@ -345,6 +345,7 @@ int32_t llama_token_to_piece(const struct llama_vocab * vocab, llama_token token
                              int32_t length, int32_t lstrip, bool special);
 int32_t llama_chat_apply_template(const char * tmpl, const struct llama_chat_message * chat, size_t n_msg,
                                   bool add_ass, char * buf, int32_t length);
+int32_t llama_chat_builtin_templates(const char ** output, size_t len);
 
 // llama.h ("Sampling API").
 void llama_sampler_free(struct llama_sampler * smpl);

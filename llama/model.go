@@ -40,6 +40,9 @@ type Model struct {
 	loadTime time.Duration
 	// placement is how the model was asked to be spread over the GPUs.
 	placement modelConfig
+	// special are the tokens the tokenizer matches by their text, read at first use.
+	special     []specialToken
+	specialOnce sync.Once
 }
 
 // Info describes a loaded model.

@@ -336,7 +336,7 @@ func TestPlanLoadsAndGenerates(t *testing.T) {
 				require.NoError(t, err)
 				defer s.Close()
 				assert.Equal(t, p.SequenceContext, s.ContextSize())
-				res, err := s.Generate(context.Background(), "plan the placement", GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, nil)
+				res, err := s.Generate(context.Background(), Text("plan the placement"), GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, nil)
 				require.NoError(t, err)
 				assert.Equal(t, 8, res.Tokens)
 			})
@@ -412,7 +412,7 @@ func TestPlanMeasuredOnTheGPU(t *testing.T) {
 	s, err := m.NewSession(p.SessionOptions()...)
 	require.NoError(t, err)
 	defer s.Close()
-	res, err := s.Generate(context.Background(), "measured", GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
+	res, err := s.Generate(context.Background(), Text("measured"), GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 4, res.Tokens)
 }

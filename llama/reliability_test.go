@@ -103,7 +103,7 @@ func TestLoadGenerateCloseCyclesLeakNothing(t *testing.T) {
 		require.NoError(t, err)
 		s, err := m.NewSession(llama.WithContextSize(64), llama.WithThreads(1))
 		require.NoError(t, err)
-		res, err := s.Generate(context.Background(), "once more", llama.GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, nil)
+		res, err := s.Generate(context.Background(), llama.Text("once more"), llama.GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, nil)
 		require.NoError(t, err)
 		require.Equal(t, 8, res.Tokens)
 		require.NoError(t, s.Close())
@@ -134,7 +134,7 @@ func mib(b int64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1
 func TestEveryMethodAfterCloseReturnsErrClosed(t *testing.T) {
 	sessionCalls := map[string]func(*llama.Session) error{
 		"Generate": func(s *llama.Session) error {
-			_, err := s.Generate(context.Background(), "x", llama.GenerateOptions{MaxTokens: 1}, nil)
+			_, err := s.Generate(context.Background(), llama.Text("x"), llama.GenerateOptions{MaxTokens: 1}, nil)
 			return err
 		},
 		"GenerateTokens": func(s *llama.Session) error {
@@ -156,6 +156,10 @@ func TestEveryMethodAfterCloseReturnsErrClosed(t *testing.T) {
 			_, err := m.Tokenize("x", true, true)
 			return err
 		},
+		"TokenizePrompt": func(m *llama.Model) error {
+			_, err := m.TokenizePrompt(llama.Concat(llama.RawPrompt("<s>"), llama.Text("x")), true)
+			return err
+		},
 		"TokenText": func(m *llama.Model) error {
 			_, err := m.TokenText(5)
 			return err
@@ -172,7 +176,7 @@ func TestEveryMethodAfterCloseReturnsErrClosed(t *testing.T) {
 			defer m.Close()
 			s, err := m.NewSession(llama.WithContextSize(64))
 			require.NoError(t, err)
-			_, err = s.Generate(context.Background(), "before", llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
+			_, err = s.Generate(context.Background(), llama.Text("before"), llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
 			require.NoError(t, err)
 			pos := s.Position()
 			if closing == "session" {
@@ -216,7 +220,7 @@ func TestTokenIDsOutsideTheVocabularyAreErrors(t *testing.T) {
 			assert.Equal(t, 0, s.Position(), "nothing was decoded")
 		})
 	}
-	res, err := s.Generate(context.Background(), "still works", llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
+	res, err := s.Generate(context.Background(), llama.Text("still works"), llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 2, res.Tokens)
 }
@@ -237,7 +241,7 @@ func TestCloseDuringGenerateStopsIt(t *testing.T) {
 				closer = m.Close
 			}
 			closed := make(chan error, 1)
-			res, err := s.Generate(context.Background(), "close me", llama.GenerateOptions{IgnoreEOG: true}, func(tok llama.Token) bool {
+			res, err := s.Generate(context.Background(), llama.Text("close me"), llama.GenerateOptions{IgnoreEOG: true}, func(tok llama.Token) bool {
 				if tok.Index == 2 {
 					go func() { closed <- closer() }()
 					for !s.Closing() { // Close has raised the flag and waits for this call
@@ -250,7 +254,7 @@ func TestCloseDuringGenerateStopsIt(t *testing.T) {
 			assert.Equal(t, llama.StopCancelled, res.Stop)
 			assert.Equal(t, 3, res.Tokens, "stopped at the token after Close began")
 			require.NoError(t, <-closed)
-			_, err = s.Generate(context.Background(), "x", llama.GenerateOptions{MaxTokens: 1}, nil)
+			_, err = s.Generate(context.Background(), llama.Text("x"), llama.GenerateOptions{MaxTokens: 1}, nil)
 			require.ErrorIs(t, err, llama.ErrClosed)
 		})
 	}
@@ -262,7 +266,7 @@ func TestCloseDuringGenerateStopsIt(t *testing.T) {
 func TestOverlappingCallsOnOneSessionAreRefused(t *testing.T) {
 	overlapping := map[string]func(*llama.Session) error{
 		"Generate": func(s *llama.Session) error {
-			_, err := s.Generate(context.Background(), "second", llama.GenerateOptions{MaxTokens: 1}, nil)
+			_, err := s.Generate(context.Background(), llama.Text("second"), llama.GenerateOptions{MaxTokens: 1}, nil)
 			return err
 		},
 		"GenerateTokens": func(s *llama.Session) error {
@@ -286,7 +290,7 @@ func TestOverlappingCallsOnOneSessionAreRefused(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			var err error
-			res, err = s.Generate(context.Background(), "first", llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, func(tok llama.Token) bool {
+			res, err = s.Generate(context.Background(), llama.Text("first"), llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, func(tok llama.Token) bool {
 				if tok.Index == 0 {
 					close(started)
 					<-release
@@ -369,7 +373,7 @@ func TestSessionsOpenAndCloseConcurrentlyWithTheModel(t *testing.T) {
 					assert.ErrorIs(t, err, llama.ErrClosed)
 					return
 				}
-				_, err = s.Generate(context.Background(), "together", llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
+				_, err = s.Generate(context.Background(), llama.Text("together"), llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
 				if err != nil {
 					assert.ErrorIs(t, err, llama.ErrClosed)
 				} else {
@@ -476,7 +480,7 @@ func TestCancellationStopsWithinATokenOrAPartOfAPrompt(t *testing.T) {
 		const at = 10
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		res, err := s.Generate(ctx, "slow down", llama.GenerateOptions{MaxTokens: 100, IgnoreEOG: true}, func(tok llama.Token) bool {
+		res, err := s.Generate(ctx, llama.Text("slow down"), llama.GenerateOptions{MaxTokens: 100, IgnoreEOG: true}, func(tok llama.Token) bool {
 			if tok.Index == at {
 				go cancel()
 				for !s.CancelRaised() { // the watch has seen the cancellation
@@ -491,7 +495,7 @@ func TestCancellationStopsWithinATokenOrAPartOfAPrompt(t *testing.T) {
 		assert.NotEmpty(t, res.Text)
 
 		pos := s.Position()
-		res, err = s.Generate(context.Background(), " on", llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
+		res, err = s.Generate(context.Background(), llama.Text(" on"), llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
 		require.NoError(t, err)
 		assert.Equal(t, 2, res.Tokens)
 		assert.Equal(t, pos+res.PromptTokens-1+2, s.Position(), "the session goes on after the cancelled decode")
@@ -551,7 +555,7 @@ func TestCancellationStopsWithinATokenOrAPartOfAPrompt(t *testing.T) {
 		assert.Zero(t, res.Tokens)
 		assert.Equal(t, 0, s.Position())
 
-		res, err = s.Generate(context.Background(), "after the deadline", llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
+		res, err = s.Generate(context.Background(), llama.Text("after the deadline"), llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
 		require.NoError(t, err)
 		assert.Equal(t, 2, res.Tokens)
 	})

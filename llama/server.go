@@ -251,26 +251,21 @@ func (sv *Server) ResetStats() {
 }
 
 // Generate runs one stream: it tokenizes prompt as Session.Generate does for a new
-// conversation, waits for a free sequence, and calls fn with every token of the reply as it
-// comes, on the calling goroutine; fn returning false stops the stream. A prompt and MaxTokens
-// that do not fit in one stream's share of the context give ErrContextFull before anything is
-// queued. Cancelling ctx stops this stream only, at the next step (or while it waits), and
-// returns what it had with ctx's error. Result.Queued is the time it waited for a sequence;
-// Result.PromptTime runs from its admission to its first token. Perf is left empty: the
-// decodes are shared, see Stats.
-func (sv *Server) Generate(ctx context.Context, prompt string, opts GenerateOptions, fn func(Token) bool) (Result, error) {
-	if opts.MaxTokens < 0 {
-		return Result{}, fmt.Errorf("generate: MaxTokens %d is negative", opts.MaxTokens)
-	}
+// conversation (control tokens only where the Prompt says), waits for a free sequence, and calls
+// fn with every token of the reply as it comes, on the calling goroutine; fn returning false
+// stops the stream. A prompt and MaxTokens that do not fit in one stream's share of the context
+// give ErrContextFull before anything is queued. Cancelling ctx stops this stream only, at the
+// next step (or while it waits), and returns what it had with ctx's error. Result.Queued is the
+// time it waited for a sequence; Result.PromptTime runs from its admission to its first token.
+// Perf is left empty: the decodes are shared, see Stats.
+func (sv *Server) Generate(ctx context.Context, prompt Prompt, opts GenerateOptions, fn func(Token) bool) (Result, error) {
 	if sv.core.closed.Load() {
 		return Result{}, fmt.Errorf("generate: %w", ErrClosed)
 	}
-	toks, err := tokenize(sv.vocab, prompt, false, true)
+	// Through the model's lock: the model may be closing meanwhile.
+	toks, err := sv.model.TokenizePrompt(prompt, true)
 	if err != nil {
 		return Result{}, fmt.Errorf("generate: %w", err)
-	}
-	if sv.info.AddBOS && sv.info.BOS >= 0 && (len(toks) == 0 || toks[0] != sv.info.BOS) {
-		toks = append([]int32{sv.info.BOS}, toks...)
 	}
 	return sv.GenerateTokens(ctx, toks, opts, fn)
 }

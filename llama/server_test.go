@@ -15,14 +15,14 @@ import (
 
 // solo is what one prompt gives alone in a Session, greedily: the reference for a stream.
 type solo struct {
-	prompt    string
+	prompt    llama.Prompt
 	ids       []int32
 	minMargin float32 // the smallest gap between the two largest logits over the reply
 }
 
 // soloRuns generates n tokens for each prompt alone in a fresh session and keeps those whose
 // greedy choices are never near a tie, so that batched arithmetic cannot flip them.
-func soloRuns(t *testing.T, m *llama.Model, prompts []string, n int, minMargin float32) []solo {
+func soloRuns(t *testing.T, m *llama.Model, prompts []llama.Prompt, n int, minMargin float32) []solo {
 	t.Helper()
 	var kept []solo
 	for _, p := range prompts {
@@ -43,11 +43,11 @@ func soloRuns(t *testing.T, m *llama.Model, prompts []string, n int, minMargin f
 	return kept
 }
 
-func serverPrompts(n int) []string {
+func serverPrompts(n int) []llama.Prompt {
 	words := []string{"river", "stone", "cloud", "lamp", "garden", "engine", "violin", "harbor", "desert", "signal", "forest", "copper"}
-	var ps []string
+	var ps []llama.Prompt
 	for i := range n {
-		ps = append(ps, fmt.Sprintf("The %s and the %s", words[i%len(words)], words[(i*5+3)%len(words)]))
+		ps = append(ps, llama.Text(fmt.Sprintf("The %s and the %s", words[i%len(words)], words[(i*5+3)%len(words)])))
 	}
 	return ps
 }
@@ -105,7 +105,7 @@ func TestServerMatchesSessionsOnTheDefaultModel(t *testing.T) {
 	m, err := llama.Load(defaultModel(t))
 	require.NoError(t, err)
 	defer m.Close()
-	var prompts []string
+	var prompts []llama.Prompt
 	for _, q := range []string{"Name a colour.", "What is 2 + 2?", "Say hello in French.", "Name a planet.", "What is the capital of Italy?"} {
 		p, err := m.ChatPrompt([]llama.Message{{Role: "user", Content: q}})
 		require.NoError(t, err)
@@ -149,9 +149,9 @@ func TestServerRefusesWhatDoesNotFitASequence(t *testing.T) {
 	var res llama.Result
 	var genErr error
 	refused := map[string]error{}
-	res, genErr = sv.Generate(context.Background(), "go on", llama.GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, func(tok llama.Token) bool {
+	res, genErr = sv.Generate(context.Background(), llama.Text("go on"), llama.GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, func(tok llama.Token) bool {
 		if tok.Index == 2 {
-			_, refused["too long to generate"] = sv.Generate(context.Background(), "x", llama.GenerateOptions{MaxTokens: 300}, nil)
+			_, refused["too long to generate"] = sv.Generate(context.Background(), llama.Text("x"), llama.GenerateOptions{MaxTokens: 300}, nil)
 			_, refused["prompt too long"] = sv.GenerateTokens(context.Background(), make([]int32, 256), llama.GenerateOptions{MaxTokens: 1}, nil)
 			_, refused["token outside the vocabulary"] = sv.GenerateTokens(context.Background(), []int32{1, 1 << 20}, llama.GenerateOptions{MaxTokens: 1}, nil)
 			_, refused["empty"] = sv.GenerateTokens(context.Background(), nil, llama.GenerateOptions{MaxTokens: 1}, nil)
@@ -193,7 +193,7 @@ func TestServerStopsOneStreamOnly(t *testing.T) {
 			if i == 0 {
 				c = ctx
 			}
-			res, err := sv.Generate(c, fmt.Sprintf("stream %d", i), llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true}, func(tok llama.Token) bool {
+			res, err := sv.Generate(c, llama.Text(fmt.Sprintf("stream %d", i)), llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true}, func(tok llama.Token) bool {
 				switch {
 				case i == 0 && tok.Index == at:
 					cancel()
@@ -220,7 +220,7 @@ func TestServerStopsOneStreamOnly(t *testing.T) {
 	// A request cancelled while it waits for a sequence leaves without decoding.
 	waiting, cancelWaiting := context.WithCancel(context.Background())
 	cancelWaiting()
-	res, err := sv.Generate(waiting, "never", llama.GenerateOptions{MaxTokens: 4}, nil)
+	res, err := sv.Generate(waiting, llama.Text("never"), llama.GenerateOptions{MaxTokens: 4}, nil)
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Zero(t, res.Tokens)
 }
@@ -241,7 +241,7 @@ func TestClosingTheModelEndsEveryStream(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = sv.Generate(context.Background(), "until closed", llama.GenerateOptions{IgnoreEOG: true}, func(tok llama.Token) bool {
+			_, errs[i] = sv.Generate(context.Background(), llama.Text("until closed"), llama.GenerateOptions{IgnoreEOG: true}, func(tok llama.Token) bool {
 				if tok.Index == 4 && i < 2 {
 					closeOnce.Do(func() { assert.NoError(t, m.Close(), "Close from a stream's callback") })
 				}
@@ -254,7 +254,7 @@ func TestClosingTheModelEndsEveryStream(t *testing.T) {
 		assert.ErrorIs(t, err, llama.ErrClosed, "stream %d", i)
 	}
 	assert.Equal(t, before, llama.LiveContexts(), "the server's context is freed")
-	_, err = sv.Generate(context.Background(), "after", llama.GenerateOptions{MaxTokens: 1}, nil)
+	_, err = sv.Generate(context.Background(), llama.Text("after"), llama.GenerateOptions{MaxTokens: 1}, nil)
 	assert.ErrorIs(t, err, llama.ErrClosed)
 	assert.NoError(t, sv.Close())
 	_, err = m.NewServer()
@@ -279,7 +279,7 @@ func TestServerOptionsAndMemory(t *testing.T) {
 	defer sv.Close()
 	assert.Equal(t, 1024, sv.ContextSize(), "llama.cpp pads the context to 256")
 	assert.Equal(t, 256, sv.SequenceContext(), "a unified cache is shared out evenly")
-	res, err := sv.Generate(context.Background(), strings.Repeat("unified ", 4), llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
+	res, err := sv.Generate(context.Background(), llama.Text(strings.Repeat("unified ", 4)), llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 4, res.Tokens)
 }

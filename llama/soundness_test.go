@@ -39,7 +39,7 @@ func TestModelCloseFreesSessionsNoOneReferences(t *testing.T) {
 		for range 8 {
 			s, err := m.NewSession(llama.WithContextSize(64), llama.WithThreads(1))
 			require.NoError(t, err)
-			_, err = s.Generate(context.Background(), "dropped", llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
+			_, err = s.Generate(context.Background(), llama.Text("dropped"), llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
 			require.NoError(t, err)
 			s.StopCleanup()
 		}
@@ -60,7 +60,7 @@ func TestDroppedSessionsAreFreed(t *testing.T) {
 	func() {
 		s, err := m.NewSession(llama.WithContextSize(64), llama.WithThreads(1))
 		require.NoError(t, err)
-		_, err = s.Generate(context.Background(), "dropped", llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
+		_, err = s.Generate(context.Background(), llama.Text("dropped"), llama.GenerateOptions{MaxTokens: 2, IgnoreEOG: true}, nil)
 		require.NoError(t, err)
 	}()
 	for llama.LiveContexts() > before {
@@ -80,18 +80,18 @@ func TestCallsFromTheTokenCallback(t *testing.T) {
 	defer other.Close()
 	var positions []int
 	got := map[string]error{}
-	res, err := s.Generate(context.Background(), "from the callback", llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, func(tok llama.Token) bool {
+	res, err := s.Generate(context.Background(), llama.Text("from the callback"), llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, func(tok llama.Token) bool {
 		positions = append(positions, s.Position())
 		if tok.Index != 1 {
 			return true
 		}
 		got["Session.Close"] = s.Close()
 		got["Model.Close"] = m.Close()
-		_, got["Session.Generate"] = s.Generate(context.Background(), "again", llama.GenerateOptions{MaxTokens: 1}, nil)
+		_, got["Session.Generate"] = s.Generate(context.Background(), llama.Text("again"), llama.GenerateOptions{MaxTokens: 1}, nil)
 		_, got["Session.Prefill"] = s.Prefill(context.Background(), []int32{5})
 		got["Session.Reset"] = s.Reset()
 		_, got["Model.Tokenize"] = m.Tokenize("fine", false, false)
-		_, got["other Session.Generate"] = other.Generate(context.Background(), "fine", llama.GenerateOptions{MaxTokens: 1, IgnoreEOG: true}, nil)
+		_, got["other Session.Generate"] = other.Generate(context.Background(), llama.Text("fine"), llama.GenerateOptions{MaxTokens: 1, IgnoreEOG: true}, nil)
 		got["other Session.Close"] = other.Close()
 		return true
 	})
@@ -117,7 +117,7 @@ func TestModelMethodsFromTheCallbackWhileTheModelCloses(t *testing.T) {
 	m, s := openTiny(t, "tiny-llama")
 	closed := make(chan error, 1)
 	var tokErr error
-	res, err := s.Generate(context.Background(), "closing under me", llama.GenerateOptions{MaxTokens: 32, IgnoreEOG: true}, func(tok llama.Token) bool {
+	res, err := s.Generate(context.Background(), llama.Text("closing under me"), llama.GenerateOptions{MaxTokens: 32, IgnoreEOG: true}, func(tok llama.Token) bool {
 		if tok.Index == 1 {
 			go func() { closed <- m.Close() }()
 			for !s.Closing() { // Model.Close is waiting for this call
@@ -154,7 +154,7 @@ func TestClosesThatWouldWaitForEachOtherAreRefused(t *testing.T) {
 	}
 	run := func(own, peer *llama.Session, out chan<- outcome) {
 		var o outcome
-		res, err := own.Generate(context.Background(), "each other", llama.GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, func(tok llama.Token) bool {
+		res, err := own.Generate(context.Background(), llama.Text("each other"), llama.GenerateOptions{MaxTokens: 8, IgnoreEOG: true}, func(tok llama.Token) bool {
 			if tok.Index == 0 {
 				both.Done()
 				both.Wait() // both calls are in their callbacks
@@ -198,7 +198,7 @@ func TestCloseBetweenBeginAndWatchIsNotLost(t *testing.T) {
 		}
 	})
 	defer llama.SetAfterBeginHook(nil)
-	res, err := s.Generate(context.Background(), "lost close", llama.GenerateOptions{MaxTokens: 200, IgnoreEOG: true}, nil)
+	res, err := s.Generate(context.Background(), llama.Text("lost close"), llama.GenerateOptions{MaxTokens: 200, IgnoreEOG: true}, nil)
 	require.ErrorIs(t, err, llama.ErrClosed)
 	assert.Zero(t, res.Tokens, "the call stopped before decoding")
 	require.NoError(t, <-closed)

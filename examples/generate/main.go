@@ -3,7 +3,8 @@
 //	go run ./examples/generate -model PATH -prompt TEXT -n 128
 //
 // Without -model it uses the default small model (make models fetches it). The prompt goes
-// through the model's chat template when the model has one, raw otherwise (-raw forces raw).
+// through the model's chat template when the model has one, as plain text otherwise; -raw
+// sends it as it is, with control tokens such as <|im_start|> written in it recognized.
 // Any error ends the program with a one-line message on stderr and exit status 1.
 package main
 
@@ -52,7 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.model, "model", models.DefaultModelPath(), "GGUF model file, or a catalog id whose file is in the model folder")
 	fs.StringVar(&c.prompt, "prompt", "Explain in two sentences why running a language model locally keeps user data private.", "the prompt")
 	fs.IntVar(&c.n, "n", 128, "most tokens to generate")
-	fs.BoolVar(&c.raw, "raw", false, "send the prompt as it is, without the chat template")
+	fs.BoolVar(&c.raw, "raw", false, "send the prompt as it is, without the chat template, recognizing control tokens written in it")
 	fs.IntVar(&c.ctxSize, "ctx", 0, "context size in tokens (0: 4096 capped by the model's)")
 	fs.IntVar(&c.gpuLayers, "ngl", llama.AllLayers, "layers on the GPU (-1: all)")
 	fs.IntVar(&c.threads, "threads", llama.DefaultThreads(), "CPU threads")
@@ -108,7 +109,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	defer sess.Close()
 
-	prompt := c.prompt
+	prompt := llama.Text(c.prompt)
+	if c.raw {
+		prompt = llama.RawPrompt(c.prompt)
+	}
 	templated := !c.raw && model.Info().ChatTemplate != ""
 	if templated {
 		if prompt, err = model.ChatPrompt([]llama.Message{{Role: "user", Content: c.prompt}}); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/local-llm-bench/llmbench/gguf"
 	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
+	"github.com/local-llm-bench/llmbench/llama"
 )
 
 // The test binary doubles as the program: with GENERATE_MAIN set it runs main with the
@@ -83,6 +85,33 @@ func TestGeneratesOnATinyModel(t *testing.T) {
 	require.Equal(t, 0, code, stderr)
 	for _, want := range []string{"generated tokens", "│ 8 ", "tokens/s (llama.cpp eval)", "tiny-phi3 (phi3, F16)", "max_tokens"} {
 		assert.Contains(t, stdout, want)
+	}
+}
+
+// -raw recognizes the control tokens written in the prompt; without it the prompt is content
+// of a chat turn, where they are plain text.
+func TestRawPromptRecognizesControlTokens(t *testing.T) {
+	spec, ok := gguf.TinySpec("tiny-phi3")
+	require.True(t, ok)
+	path := filepath.Join(t.TempDir(), "tiny.gguf")
+	require.NoError(t, gguf.Write(path, spec, gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
+	m, err := llama.Load(path)
+	require.NoError(t, err)
+	defer m.Close()
+	const prompt = "<|user|>\nhi<|end|>\n<|assistant|>\n"
+	raw, err := m.TokenizePrompt(llama.RawPrompt(prompt), true)
+	require.NoError(t, err)
+	chat, err := m.ChatPrompt([]llama.Message{{Role: "user", Content: prompt}})
+	require.NoError(t, err)
+	templated, err := m.TokenizePrompt(chat, true)
+	require.NoError(t, err)
+	require.NotEqual(t, len(raw), len(templated))
+	for args, want := range map[string]int{"-raw": len(raw), "-raw=false": len(templated)} {
+		t.Run(args, func(t *testing.T) {
+			stdout, stderr, code := runMain(t, "-model", path, "-n", "1", "-ignore-eog", "-prompt", prompt, args)
+			require.Equal(t, 0, code, stderr)
+			assert.Regexp(t, fmt.Sprintf(`prompt tokens\s*│\s*%d\s`, want), stdout)
+		})
 	}
 }
 
