@@ -33,6 +33,7 @@ import (
 	"github.com/local-llm-bench/llmbench/gguf"
 	"github.com/local-llm-bench/llmbench/llama"
 	"github.com/local-llm-bench/llmbench/models"
+	"github.com/local-llm-bench/llmbench/models/twin"
 )
 
 func main() {
@@ -357,7 +358,7 @@ func twins(ctx context.Context, prog *progress) ([]target, error) {
 			}
 			fmt.Fprintf(prog.w, "compare: writing the synthetic twin of %s to %s (F16, then Q4_K_M)\n", spec.ID, path)
 			start := time.Now()
-			if err := models.WriteTwin(spec, path, llama.FileTypeQ4_K_M, 1, prog.writing(spec.ID)); err != nil {
+			if err := twin.Write(spec, path, llama.FileTypeQ4_K_M, 1, prog.writing(spec.ID)); err != nil {
 				return nil, err
 			}
 			prog.endLine()
