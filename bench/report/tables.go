@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 )
 
 // table is one table of a report, rendered the same way for a terminal, Markdown and HTML.
@@ -216,7 +216,7 @@ func modelsTable(run Run) table {
 }
 
 // options are the spec's settings that change the figures.
-func options(s bench.Spec) string {
+func options(s metrics.Spec) string {
 	parts := []string{
 		fmt.Sprintf("reps %d", s.Repetitions), fmt.Sprintf("warmup %d", s.Warmup),
 		fmt.Sprintf("threads %d", s.Threads), "flash " + s.FlashAttention, "kv " + s.KVCacheType,

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/bench/report"
 	"github.com/local-llm-bench/llmbench/eval"
 	"github.com/local-llm-bench/llmbench/gguf"
@@ -148,7 +149,7 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) (int, 
 
 	rep := report.Run{Complete: true}
 	for i, t := range targets {
-		file := filepath.Join(c.out, bench.FileName(t.name)+".json")
+		file := filepath.Join(c.out, metrics.FileName(t.name)+".json")
 		if c.resume {
 			if m, ok := loadDone(file); ok {
 				fmt.Fprintf(stderr, "compare: %s: kept from %s\n", t.name, file)
@@ -158,7 +159,7 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) (int, 
 		}
 		m, err := measure(ctx, c, t, mon, stop, prog)
 		rep.Models = append(rep.Models, m)
-		if serr := bench.SaveJSON(file, m); serr != nil {
+		if serr := metrics.SaveJSON(file, m); serr != nil {
 			return 1, serr
 		}
 		if err != nil {
@@ -200,7 +201,7 @@ func loadDone(path string) (report.Model, bool) {
 		return report.Model{}, false
 	}
 	var m report.Model
-	if json.Unmarshal(data, &m) != nil || !m.Result.Complete || m.Result.Schema != bench.Schema {
+	if json.Unmarshal(data, &m) != nil || !m.Result.Complete || m.Result.Schema != metrics.Schema {
 		return report.Model{}, false
 	}
 	return m, true
@@ -225,8 +226,8 @@ func measure(ctx context.Context, c config, t target, mon bench.Monitor, stop <-
 }
 
 // specFor sizes the workloads: the defaults on a GPU, less on the CPU, least with -quick.
-func specFor(c config, t target) bench.Spec {
-	spec := bench.Spec{Name: t.name, Model: t.path, CPUOnly: c.cpu}
+func specFor(c config, t target) metrics.Spec {
+	spec := metrics.Spec{Name: t.name, Model: t.path, CPUOnly: c.cpu}
 	gpu := llama.HasGPU() && !c.cpu
 	switch {
 	case c.quick:
@@ -245,7 +246,7 @@ func specFor(c config, t target) bench.Spec {
 }
 
 // quality asks the math questions through the model's chat template.
-func quality(ctx context.Context, c config, t target, spec bench.Spec, stop <-chan struct{}, prog *progress) (*eval.Report, error) {
+func quality(ctx context.Context, c config, t target, spec metrics.Spec, stop <-chan struct{}, prog *progress) (*eval.Report, error) {
 	items, err := eval.QA()
 	if err != nil {
 		return nil, err
@@ -254,7 +255,7 @@ func quality(ctx context.Context, c config, t target, spec bench.Spec, stop <-ch
 		items = append(items, eval.Arithmetic(c.evalExtra, 1)...)
 		items = append(items, eval.WordProblems(c.evalExtra, 1)...)
 	}
-	m, err := bench.LoadLlama(t.path, spec.ModelOptions()...)
+	m, err := bench.LoadLlama(t.path, bench.ModelOptions(spec)...)
 	if err != nil {
 		return nil, err
 	}
