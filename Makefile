@@ -27,7 +27,11 @@ TEST_FLAGS ?= $(RACE) -p 1 -timeout 30m
 CUDA_ARCH ?= $(or $(shell nvidia-smi --query-gpu=compute_cap --format=csv,noheader 2>/dev/null | head -n1 | tr -d .),90)
 CUDA_BUILD := build/cuda-build
 
-.PHONY: help deps models models-all build test vet bench generate cuda clean
+# The packages above the binding that build, tests included, without cgo (bench/metrics holds
+# the values they share with the runner).
+PURE_PKGS := ./bench/metrics ./bench/report ./eval ./gguf/... ./models
+
+.PHONY: help deps models models-all build test vet purego bench generate cuda clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "%-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -47,8 +51,11 @@ build: deps ## compile every package and example (the first build compiles llama
 vet: deps
 	$(GO) vet ./...
 
-test: deps models vet ## run all the tests (no GPU needed)
+test: deps models vet purego ## run all the tests (no GPU needed)
 	$(GO) test $(TEST_FLAGS) ./...
+
+purego: ## check that the packages above the binding build without cgo
+	CGO_ENABLED=0 $(GO) vet $(PURE_PKGS)
 
 bench: deps models ## the main job: benchmark the small real models (or ARGS="-models ...", "-synthetic", "-quick") into results/
 	$(GO) run ./examples/compare $(ARGS)
