@@ -31,7 +31,7 @@ CUDA_BUILD := build/cuda-build
 # the values they share with the runner).
 PURE_PKGS := ./bench/metrics ./bench/report ./eval ./gguf/... ./models
 
-.PHONY: help deps models models-all build test vet purego bench generate cuda clean
+.PHONY: help deps models models-all build test vet purego slow-build bench gobench generate cuda clean
 
 help: ## list the targets
 	@awk -F':.*## ' '/^[a-z-]+:.*## / {printf "%-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -51,14 +51,29 @@ build: deps ## compile every package and example (the first build compiles llama
 vet: deps
 	$(GO) vet ./...
 
-test: deps models vet purego ## run all the tests (no GPU needed)
-	$(GO) test $(TEST_FLAGS) ./...
+test: deps models vet purego slow-build ## run all the tests (no GPU needed)
+	LLMBENCH_EXPECT_SLOW_BUILD=$(if $(filter x86-64-v3 native,$(MARCH)),0) $(GO) test $(TEST_FLAGS) ./...
 
 purego: ## check that the packages above the binding build without cgo
 	CGO_ENABLED=0 $(GO) vet $(PURE_PKGS)
 
+# A plain `go build` compiles ggml's CPU kernels for the compiler's baseline (no AVX on x86-64),
+# several times slower; the library must say so. This builds without CGO_CFLAGS/CGO_CXXFLAGS
+# (llama.cpp compiles once more, minutes on 2 cores, cached after) and checks the warning on
+# stderr, the results' metadata and the report (a test of compare), then the mark in the
+# output of go test -bench.
+slow-build: deps models ## check that a build without the ISA flags warns and marks its results and benchmarks
+	env -u CGO_CFLAGS -u CGO_CXXFLAGS LLMBENCH_EXPECT_SLOW_BUILD=1 $(GO) test -count=1 -run '^TestCPUBuildIsWarnedAndMarked$$' ./examples/compare
+	@out=$$(env -u CGO_CFLAGS -u CGO_CXXFLAGS LLMBENCH_BENCH_GEN=8 LLMBENCH_BENCH_PROMPT=32 \
+		$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./bench 2>&1) || { printf '%s\n' "$$out"; exit 1; }; \
+	printf '%s\n' "$$out"; \
+	grep -Eq 'bench_test\.go:[0-9]+: SLOW CPU BUILD: ' <<<"$$out" || { echo "make slow-build: go test -bench did not mark the slow build" >&2; exit 1; }
+
 bench: deps models ## the main job: benchmark the small real models (or ARGS="-models ...", "-synthetic", "-quick") into results/
 	$(GO) run ./examples/compare $(ARGS)
+
+gobench: deps models ## go test -bench on the default model (or LLMBENCH_BENCH_MODELS), with the fast C flags above; ARGS="-benchtime 5x -count 6"
+	$(GO) test ./bench -run '^$$' -bench $(or $(BENCH),.) $(ARGS)
 
 generate: deps models ## stream a reply from the default model and print its speed
 	$(GO) run ./examples/generate -model $(DEFAULT_MODEL) -prompt "$(or $(PROMPT),Explain in two sentences why running a language model locally keeps user data private.)" -n $(or $(N),128)

@@ -20,7 +20,10 @@ import (
 // tokens (default 128) from an empty context, BenchmarkPrompt processes LLMBENCH_BENCH_PROMPT
 // token ids (default 512). One iteration is one call; the KV cache is cleared before each.
 //
-//	go test ./bench -run XXX -bench . -benchtime 5x
+//	make gobench ARGS="-benchtime 5x"
+//
+// make passes the C flags that compile llama.cpp's CPU kernels for AVX2/FMA; a plain go test
+// compiles them for the baseline, several times slower, and the benchmarks' log says so.
 //
 // Metric units are plain words per second or milliseconds, which benchstat compares as they
 // are (it rescales only units it knows, such as ns/op and B/op).
@@ -46,6 +49,10 @@ func benchModels(b *testing.B) []string {
 	}
 	if len(found) == 0 {
 		b.Skip("no model to benchmark: set LLMBENCH_BENCH_MODELS or run make models")
+	}
+	// A benchmark's log is printed whatever the flags: the warning sits beside the figures.
+	if w := llama.CheckCPUBuild().Warning(); w != "" {
+		b.Log(w)
 	}
 	return found
 }

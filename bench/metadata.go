@@ -35,6 +35,9 @@ func collectMetadata(spec metrics.Spec, mon Monitor) metrics.Metadata {
 		CPUInfo:   llama.SystemInfo(),
 	}
 	m.Hostname, _ = os.Hostname()
+	if b := llama.CheckCPUBuild(); b.Compiled != nil || b.Unused != nil {
+		m.CPUBuild = &metrics.CPUBuild{Compiled: b.Compiled, Unused: b.Unused, Slow: b.Slow, Fix: b.Fix, Warning: b.Warning()}
+	}
 	if devs, err := llama.Devices(); err == nil {
 		for _, d := range devs {
 			m.Devices = append(m.Devices, metrics.Device{Name: d.Name, Description: d.Description, Type: string(d.Type), TotalBytes: d.TotalBytes})
