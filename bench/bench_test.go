@@ -50,10 +50,6 @@ func benchModels(b *testing.B) []string {
 	if len(found) == 0 {
 		b.Skip("no model to benchmark: set LLMBENCH_BENCH_MODELS or run make models")
 	}
-	// A benchmark's log is printed whatever the flags: the warning sits beside the figures.
-	if w := llama.CheckCPUBuild().Warning(); w != "" {
-		b.Log(w)
-	}
 	return found
 }
 
@@ -70,7 +66,8 @@ func envInt(b *testing.B, key string, def int) int {
 }
 
 // openBench loads path with every layer on the GPU where there is one and a session with room
-// for n tokens; both are closed when the benchmark ends.
+// for n tokens; both are closed when the benchmark ends. It logs the warning of a slow CPU
+// build.
 func openBench(b *testing.B, path string, n int) (*llama.Model, *llama.Session) {
 	m, err := llama.Load(path)
 	if err != nil {
@@ -82,6 +79,11 @@ func openBench(b *testing.B, path string, n int) (*llama.Model, *llama.Session) 
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
+	// The log of a benchmark without sub-benchmarks is printed whatever the flags: the
+	// warning sits beside each model's figures.
+	if w := llama.CheckCPUBuild().Warning(); w != "" {
+		b.Log(w)
+	}
 	return m, s
 }
 

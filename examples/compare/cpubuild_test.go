@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -30,7 +31,9 @@ func TestCPUBuildIsWarnedAndMarked(t *testing.T) {
 	case "0":
 		require.False(t, build.Slow, build.Warning())
 	}
-	require.NotEmpty(t, build.Compiled, "llama.cpp's system information: %q", llama.SystemInfo())
+	if len(build.Compiled)+len(build.Unused) == 0 {
+		t.Skipf("no comparison of the kernels with a %s CPU (llama.cpp's system information: %q)", runtime.GOARCH, llama.SystemInfo())
+	}
 
 	dir := t.TempDir()
 	out := filepath.Join(dir, "results")
