@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/llama"
 	"github.com/local-llm-bench/llmbench/models"
 )
@@ -19,7 +20,10 @@ import (
 // tokens (default 128) from an empty context, BenchmarkPrompt processes LLMBENCH_BENCH_PROMPT
 // token ids (default 512). One iteration is one call; the KV cache is cleared before each.
 //
-//	go test ./bench -run XXX -bench . -benchtime 5x
+//	make gobench ARGS="-benchtime 5x"
+//
+// make passes the C flags that compile llama.cpp's CPU kernels for AVX2/FMA; a plain go test
+// compiles them for the baseline, several times slower, and the benchmarks' log says so.
 //
 // Metric units are plain words per second or milliseconds, which benchstat compares as they
 // are (it rescales only units it knows, such as ns/op and B/op).
@@ -62,7 +66,8 @@ func envInt(b *testing.B, key string, def int) int {
 }
 
 // openBench loads path with every layer on the GPU where there is one and a session with room
-// for n tokens; both are closed when the benchmark ends.
+// for n tokens; both are closed when the benchmark ends. It logs the warning of a slow CPU
+// build.
 func openBench(b *testing.B, path string, n int) (*llama.Model, *llama.Session) {
 	m, err := llama.Load(path)
 	if err != nil {
@@ -74,6 +79,11 @@ func openBench(b *testing.B, path string, n int) (*llama.Model, *llama.Session) 
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
+	// The log of a benchmark without sub-benchmarks is printed whatever the flags: the
+	// warning sits beside each model's figures.
+	if w := llama.CheckCPUBuild().Warning(); w != "" {
+		b.Log(w)
+	}
 	return m, s
 }
 
@@ -103,7 +113,7 @@ func benchMonitor(b *testing.B, info llama.Info) (stop func()) {
 }
 
 func BenchmarkGenerate(b *testing.B) {
-	n := envInt(b, "LLMBENCH_BENCH_GEN", DefaultGenTokens)
+	n := envInt(b, "LLMBENCH_BENCH_GEN", metrics.DefaultGenTokens)
 	for _, path := range benchModels(b) {
 		b.Run(strings.TrimSuffix(filepath.Base(path), ".gguf"), func(b *testing.B) {
 			m, s := openBench(b, path, n)
@@ -113,7 +123,7 @@ func BenchmarkGenerate(b *testing.B) {
 				first = []int32{0}
 			}
 			opts := llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true}
-			stamps := make([]time.Time, 0, n)
+			timer := metrics.NewTokenTimer(n)
 			var tokens, calls int
 			var decode, ttft time.Duration
 			var engineMs float64
@@ -124,37 +134,40 @@ func BenchmarkGenerate(b *testing.B) {
 				if err := s.Reset(); err != nil {
 					b.Fatal(err)
 				}
-				stamps = stamps[:0]
-				start := time.Now()
+				timer.Start()
 				res, err := s.GenerateTokens(context.Background(), first, opts, func(llama.Token) bool {
-					stamps = append(stamps, time.Now())
+					timer.Token()
 					return true
 				})
+				timer.Stop()
 				if err != nil {
 					b.Fatal(err)
 				}
+				t0, ok := timer.TTFT()
+				if !ok {
+					b.Fatal("no token generated")
+				}
 				calls++
-				ttft += stamps[0].Sub(start)
-				decode += stamps[len(stamps)-1].Sub(stamps[0])
-				tokens += len(stamps) - 1
+				ttft += t0
+				n, d := timer.Decode()
+				tokens += n
+				decode += d
 				engineMs += res.Perf.EvalMs
 				engineTokens += res.Perf.EvalTokens
-				for i := 1; i < len(stamps); i++ {
-					itl = append(itl, ms(stamps[i].Sub(stamps[i-1])))
-				}
+				itl = append(itl, timer.ITLMs()...)
 			}
 			stop()
 			b.ReportMetric(float64(tokens)/decode.Seconds(), "tok/s")
 			b.ReportMetric(float64(engineTokens)/(engineMs/1000), "engine-tok/s")
-			b.ReportMetric(ms(ttft)/float64(calls), "ttft-ms")
+			b.ReportMetric(metrics.Millis(ttft)/float64(calls), "ttft-ms")
 			slices.Sort(itl)
-			b.ReportMetric(Percentile(itl, 99), "itl-p99-ms")
+			b.ReportMetric(metrics.Percentile(itl, 99), "itl-p99-ms")
 		})
 	}
 }
 
 func BenchmarkPrompt(b *testing.B) {
-	n := envInt(b, "LLMBENCH_BENCH_PROMPT", DefaultPromptTokens)
+	n := envInt(b, "LLMBENCH_BENCH_PROMPT", metrics.DefaultPromptTokens)
 	for _, path := range benchModels(b) {
 		b.Run(strings.TrimSuffix(filepath.Base(path), ".gguf"), func(b *testing.B) {
 			m, s := openBench(b, path, n)

@@ -6,5 +6,7 @@
 // every result carries the metadata needed to reproduce it.
 //
 // The runner talks to models through small interfaces (Loader, Model, Session) that the llama
-// package satisfies, so its logic is tested without cgo or a GPU.
+// package satisfies, so its logic is tested without cgo or a GPU. What it measures is made of
+// the values of package metrics (Spec, Result, Stat, TokenTimer), which need no cgo, so that
+// the report and the tools that read saved results build without it.
 package bench

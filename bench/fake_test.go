@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/llama"
 )
 
@@ -141,11 +142,11 @@ func newFakeModel() *fakeModel {
 // fakeMonitor returns scripted samples: each probe reports 1 GiB + 1 MiB × its number.
 type fakeMonitor struct {
 	probes int
-	gpus   []GPUInfo
+	gpus   []metrics.GPUInfo
 	err    error
 }
 
-func (f *fakeMonitor) GPUs() ([]GPUInfo, error) { return f.gpus, f.err }
+func (f *fakeMonitor) GPUs() ([]metrics.GPUInfo, error) { return f.gpus, f.err }
 
 func (f *fakeMonitor) Start() (Probe, error) {
 	f.probes++
@@ -154,8 +155,8 @@ func (f *fakeMonitor) Start() (Probe, error) {
 
 type fakeProbe struct{ n int }
 
-func (p fakeProbe) Stop() (GPUSample, error) {
-	return GPUSample{
+func (p fakeProbe) Stop() (metrics.GPUSample, error) {
+	return metrics.GPUSample{
 		PeakProcessBytes: 1<<30 + uint64(p.n)<<20, ProcessSeen: true,
 		BaselineUsedBytes: 500 << 20, PeakUsedBytes: 2 << 30,
 		EnergyJ: 64, EnergyMethod: "counter", MeanPowerW: 300, PeakPowerW: 350, Samples: 10, IntervalMs: 10,

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/eval"
 	"github.com/local-llm-bench/llmbench/gguf"
 	"github.com/local-llm-bench/llmbench/llama"
@@ -35,7 +36,7 @@ func defaultModel(t testing.TB) string {
 }
 
 func TestRunOnTinyModel(t *testing.T) {
-	spec := Spec{Model: writeTiny(t, "tiny-gemma2"), Repetitions: 2, PromptTokens: 64, GenTokens: 16, Depths: []int{0, 128, 100000}, ChatPrompts: 2, ChatMaxTokens: 8}
+	spec := metrics.Spec{Model: writeTiny(t, "tiny-gemma2"), Repetitions: 2, PromptTokens: 64, GenTokens: 16, Depths: []int{0, 128, 100000}, ChatPrompts: 2, ChatMaxTokens: 8}
 	res, err := Run(context.Background(), spec, Options{})
 	require.NoError(t, err)
 	assert.True(t, res.Complete)

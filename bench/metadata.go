@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/llama"
 )
 
@@ -20,38 +21,8 @@ const LlamaCppCommit = "ec98e2002"
 
 const llamaModule = "github.com/ollama/ollama"
 
-// Metadata is what a result needs to be reproduced and compared: the machine, the software
-// and the devices.
-type Metadata struct {
-	Timestamp time.Time `json:"timestamp"`
-	Hostname  string    `json:"hostname"`
-	OS        string    `json:"os"`
-	Arch      string    `json:"arch"`
-	CPU       string    `json:"cpu"`
-	CPUCores  int       `json:"cpu_cores"`
-	Threads   int       `json:"threads"`
-	GoVersion string    `json:"go_version"`
-	LlamaPin  string    `json:"llama_pin"` // the github.com/ollama/ollama module version
-	LlamaCpp  string    `json:"llama_cpp_commit"`
-	CPUInfo   string    `json:"llama_system_info"`
-	Devices   []Device  `json:"devices"`
-	GPUs      []GPUInfo `json:"gpus,omitempty"`
-	Driver    string    `json:"driver,omitempty"`
-	CUDA      string    `json:"cuda,omitempty"`
-	// GPUUnavailable says why there are no GPU figures, when there are none.
-	GPUUnavailable string `json:"gpu_unavailable,omitempty"`
-}
-
-// Device is a compute device llama.cpp sees.
-type Device struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Type        string `json:"type"`
-	TotalBytes  uint64 `json:"total_bytes"`
-}
-
-func collectMetadata(spec Spec, mon Monitor) Metadata {
-	m := Metadata{
+func collectMetadata(spec metrics.Spec, mon Monitor) metrics.Metadata {
+	m := metrics.Metadata{
 		Timestamp: time.Now().UTC(),
 		OS:        runtime.GOOS,
 		Arch:      runtime.GOARCH,
@@ -64,9 +35,12 @@ func collectMetadata(spec Spec, mon Monitor) Metadata {
 		CPUInfo:   llama.SystemInfo(),
 	}
 	m.Hostname, _ = os.Hostname()
+	if b := llama.CheckCPUBuild(); b.Compiled != nil || b.Unused != nil {
+		m.CPUBuild = &metrics.CPUBuild{Compiled: b.Compiled, Unused: b.Unused, Slow: b.Slow, Fix: b.Fix, Warning: b.Warning()}
+	}
 	if devs, err := llama.Devices(); err == nil {
 		for _, d := range devs {
-			m.Devices = append(m.Devices, Device{Name: d.Name, Description: d.Description, Type: string(d.Type), TotalBytes: d.TotalBytes})
+			m.Devices = append(m.Devices, metrics.Device{Name: d.Name, Description: d.Description, Type: string(d.Type), TotalBytes: d.TotalBytes})
 		}
 	}
 	if mon == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/nvml"
 )
 
@@ -11,40 +12,14 @@ import (
 // one; Run works without any, and then says the GPU figures are unavailable.
 type Monitor interface {
 	// GPUs describes the GPUs watched, for the metadata and the roofline.
-	GPUs() ([]GPUInfo, error)
+	GPUs() ([]metrics.GPUInfo, error)
 	// Start begins sampling; the probe's Stop ends it.
 	Start() (Probe, error)
 }
 
 // Probe is one sampling run.
 type Probe interface {
-	Stop() (GPUSample, error)
-}
-
-// GPUInfo describes a GPU in a result's metadata.
-type GPUInfo struct {
-	Index                    int     `json:"index"`
-	Name                     string  `json:"name"`
-	UUID                     string  `json:"uuid"`
-	MemoryTotalBytes         uint64  `json:"memory_total_bytes"`
-	DriverVersion            string  `json:"driver_version"`
-	CUDAVersion              string  `json:"cuda_version"`
-	PowerLimitW              float64 `json:"power_limit_w"`
-	PeakBandwidthBytesPerSec float64 `json:"peak_bandwidth_bytes_per_sec"`
-}
-
-// GPUSample is what a probe measured during one call.
-type GPUSample struct {
-	PeakProcessBytes  uint64  `json:"peak_process_bytes"`
-	ProcessSeen       bool    `json:"process_seen"`
-	BaselineUsedBytes uint64  `json:"baseline_used_bytes"`
-	PeakUsedBytes     uint64  `json:"peak_used_bytes"`
-	EnergyJ           float64 `json:"energy_j"`
-	EnergyMethod      string  `json:"energy_method"`
-	MeanPowerW        float64 `json:"mean_power_w"`
-	PeakPowerW        float64 `json:"peak_power_w"`
-	Samples           int     `json:"samples"`
-	IntervalMs        float64 `json:"interval_ms"`
+	Stop() (metrics.GPUSample, error)
 }
 
 // NVMLMonitor watches the GPUs through NVML, tracking this process's memory, every interval
@@ -76,14 +51,14 @@ func (m *NVMLMonitor) Close() error {
 }
 
 // GPUs implements Monitor.
-func (m *NVMLMonitor) GPUs() ([]GPUInfo, error) {
+func (m *NVMLMonitor) GPUs() ([]metrics.GPUInfo, error) {
 	gpus, err := m.client.GPUs()
 	if err != nil {
 		return nil, err
 	}
-	out := make([]GPUInfo, len(gpus))
+	out := make([]metrics.GPUInfo, len(gpus))
 	for i, g := range gpus {
-		out[i] = GPUInfo{
+		out[i] = metrics.GPUInfo{
 			Index: g.Index, Name: g.Name, UUID: g.UUID, MemoryTotalBytes: g.MemoryTotalBytes,
 			DriverVersion: g.DriverVersion, CUDAVersion: g.CUDADriverVersion, PowerLimitW: g.PowerLimitW,
 			PeakBandwidthBytesPerSec: g.PeakBandwidthBytesPerSec,
@@ -103,12 +78,12 @@ func (m *NVMLMonitor) Start() (Probe, error) {
 
 type nvmlProbe struct{ s *nvml.Sampler }
 
-func (p nvmlProbe) Stop() (GPUSample, error) {
+func (p nvmlProbe) Stop() (metrics.GPUSample, error) {
 	st, err := p.s.Stop()
 	if err != nil && st.Samples == 0 {
-		return GPUSample{}, err
+		return metrics.GPUSample{}, err
 	}
-	return GPUSample{
+	return metrics.GPUSample{
 		PeakProcessBytes:  st.PeakProcessBytes,
 		ProcessSeen:       st.ProcessSeen,
 		BaselineUsedBytes: st.BaselineUsedBytes,

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/llama"
 )
 
@@ -40,10 +41,10 @@ type Event struct {
 // kept), runs each workload's warmup and repetitions on one session whose KV cache is reset
 // before every call, and returns what it measured. When ctx is cancelled or a workload fails it
 // returns the result so far, marked incomplete, with the error.
-func Run(ctx context.Context, spec Spec, opts Options) (Result, error) {
+func Run(ctx context.Context, spec metrics.Spec, opts Options) (metrics.Result, error) {
 	started := time.Now()
-	spec, err := spec.withDefaults()
-	res := Result{Schema: Schema, Name: spec.Name, Spec: spec, StartedAt: started}
+	spec, err := withDefaults(spec)
+	res := metrics.Result{Schema: metrics.Schema, Name: spec.Name, Spec: spec, StartedAt: started}
 	if err != nil {
 		return res, err
 	}
@@ -61,19 +62,23 @@ func Run(ctx context.Context, spec Spec, opts Options) (Result, error) {
 }
 
 type runner struct {
-	spec  Spec
+	spec  metrics.Spec
 	opts  Options
-	res   *Result
+	res   *metrics.Result
 	model Model
 	sess  Session
 	info  llama.Info
-	gpus  []GPUInfo
+	gpus  []metrics.GPUInfo
 	rng   *rand.Rand
 	noGPU string // why GPU figures are unavailable
+	timer *metrics.TokenTimer
+	// itl pools the inter-token latencies of the measure under way's kept calls.
+	itl []float64
 }
 
 func (r *runner) run(ctx context.Context) error {
 	r.rng = newRNG(r.spec.Seed)
+	r.timer = metrics.NewTokenTimer(r.spec.GenTokens + r.spec.ChatMaxTokens)
 	r.res.Meta = collectMetadata(r.spec, r.opts.Monitor)
 	r.gpus = r.res.Meta.GPUs
 	r.noGPU = r.res.Meta.GPUUnavailable
@@ -82,19 +87,19 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	defer r.model.Close()
 	defer r.sess.Close()
-	for _, w := range AllWorkloads {
-		if !r.spec.has(w) {
+	for _, w := range metrics.AllWorkloads {
+		if !r.spec.Has(w) {
 			continue
 		}
 		var err error
 		switch w {
-		case WorkloadPrompt:
+		case metrics.WorkloadPrompt:
 			err = r.prompt(ctx)
-		case WorkloadGenerate:
+		case metrics.WorkloadGenerate:
 			err = r.generate(ctx, 0)
-		case WorkloadDepth:
+		case metrics.WorkloadDepth:
 			err = r.depths(ctx)
-		case WorkloadChat:
+		case metrics.WorkloadChat:
 			err = r.chat(ctx)
 		}
 		if err != nil {
@@ -128,8 +133,8 @@ func (r *runner) load(ctx context.Context) error {
 			return err
 		}
 		start := time.Now()
-		m, err := r.opts.Loader(r.spec.Model, r.spec.ModelOptions()...)
-		times[i] = ms(time.Since(start))
+		m, err := r.opts.Loader(r.spec.Model, ModelOptions(r.spec)...)
+		times[i] = metrics.Millis(time.Since(start))
 		if err != nil {
 			return fmt.Errorf("load %s: %w", r.spec.Name, err)
 		}
@@ -139,10 +144,10 @@ func (r *runner) load(ctx context.Context) error {
 		}
 		r.model = m
 	}
-	r.res.Load = Load{ColdMs: times[0], WarmMs: times[1]}
+	r.res.Load = metrics.Load{ColdMs: times[0], WarmMs: times[1]}
 	r.info = r.model.Info()
-	nCtx := r.spec.contextFor(r.info.TrainContext)
-	s, err := r.model.NewSession(r.spec.sessionOptions(nCtx)...)
+	nCtx := contextFor(r.spec, r.info.TrainContext)
+	s, err := r.model.NewSession(sessionOptions(r.spec, nCtx)...)
 	if err != nil {
 		r.model.Close()
 		return fmt.Errorf("session for %s: %w", r.spec.Name, err)
@@ -164,8 +169,8 @@ func (r *runner) load(ctx context.Context) error {
 	return nil
 }
 
-func modelInfo(info llama.Info, nCtx int) ModelInfo {
-	return ModelInfo{
+func modelInfo(info llama.Info, nCtx int) metrics.ModelInfo {
+	return metrics.ModelInfo{
 		Path: info.Path, FileBytes: info.FileBytes, Architecture: info.Architecture, Name: info.Name,
 		Description: info.Description, Params: info.Params, WeightsBytes: info.SizeBytes,
 		FileType: info.FileType.String(), Layers: info.Layers, LayersOnGPU: info.LayersOnGPU,
@@ -195,7 +200,8 @@ func (r *runner) randomTokens(n int) []int32 {
 
 // repeat runs one measured workload: warmups, then repetitions, each after a reset and the
 // setup (such as filling the cache to a depth), which is not timed.
-func (r *runner) repeat(ctx context.Context, m *Measure, setup func() error, call func(fn func(llama.Token) bool) (llama.Result, error), tokensForEnergy func(Call) int) error {
+func (r *runner) repeat(ctx context.Context, m *metrics.Measure, setup func() error, call func(fn func(llama.Token) bool) (llama.Result, error), tokensForEnergy func(metrics.Call) int) error {
+	r.itl = r.itl[:0]
 	for rep := -r.spec.Warmup + 1; rep <= r.spec.Repetitions; rep++ {
 		if err := r.next(ctx, Event{Label: m.Label, Rep: max(rep, 0), Reps: r.spec.Repetitions}); err != nil {
 			r.keepPartial(m, tokensForEnergy)
@@ -209,12 +215,13 @@ func (r *runner) repeat(ctx context.Context, m *Measure, setup func() error, cal
 				return fmt.Errorf("%s: %w", m.Label, err)
 			}
 		}
-		c, err := r.measure(ctx, rep > 0, call)
+		c, itl, err := r.measure(ctx, rep > 0, call)
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.Label, err)
 		}
 		if rep > 0 {
 			m.Calls = append(m.Calls, c)
+			r.itl = append(r.itl, itl...)
 		}
 	}
 	r.finish(m, tokensForEnergy)
@@ -224,7 +231,7 @@ func (r *runner) repeat(ctx context.Context, m *Measure, setup func() error, cal
 
 // keepPartial keeps the repetitions of a workload that a stop or cancellation cut short, when
 // there are any: the measure then says how many it has in Reps.
-func (r *runner) keepPartial(m *Measure, tokens func(Call) int) {
+func (r *runner) keepPartial(m *metrics.Measure, tokens func(metrics.Call) int) {
 	if len(m.Calls) == 0 {
 		return
 	}
@@ -233,28 +240,28 @@ func (r *runner) keepPartial(m *Measure, tokens func(Call) int) {
 	r.res.Skipped = append(r.res.Skipped, fmt.Sprintf("%s: stopped after %d of %d repetitions", m.Label, len(m.Calls), r.spec.Repetitions))
 }
 
-// measure times one call at the token callback with the monotonic clock, with the GPU
-// monitor around it when monitored.
-func (r *runner) measure(ctx context.Context, monitored bool, call func(fn func(llama.Token) bool) (llama.Result, error)) (Call, error) {
+// measure times one call at the token callback (metrics.TokenTimer), with the GPU monitor
+// around it when monitored. It returns the call and its inter-token latencies.
+func (r *runner) measure(ctx context.Context, monitored bool, call func(fn func(llama.Token) bool) (llama.Result, error)) (metrics.Call, []float64, error) {
 	if err := ctx.Err(); err != nil {
-		return Call{}, err
+		return metrics.Call{}, nil, err
 	}
 	var probe Probe
 	if monitored && r.opts.Monitor != nil && r.noGPU == "" {
 		p, err := r.opts.Monitor.Start()
 		if err != nil {
-			return Call{}, fmt.Errorf("gpu monitor: %w", err)
+			return metrics.Call{}, nil, fmt.Errorf("gpu monitor: %w", err)
 		}
 		probe = p
 	}
-	stamps := make([]time.Time, 0, r.spec.GenTokens+r.spec.ChatMaxTokens)
-	start := time.Now()
+	timer := r.timer
+	timer.Start()
 	res, err := call(func(llama.Token) bool {
-		stamps = append(stamps, time.Now())
+		timer.Token()
 		return true
 	})
-	end := time.Now()
-	var sample *GPUSample
+	timer.Stop()
+	var sample *metrics.GPUSample
 	if probe != nil {
 		s, perr := probe.Stop()
 		if perr != nil && err == nil {
@@ -263,13 +270,13 @@ func (r *runner) measure(ctx context.Context, monitored bool, call func(fn func(
 		sample = &s
 	}
 	if err != nil {
-		return Call{}, err
+		return metrics.Call{}, nil, err
 	}
-	c := Call{
+	c := metrics.Call{
 		PromptTokens:    res.PromptTokens,
 		Tokens:          res.Tokens,
 		Stop:            string(res.Stop),
-		E2EMs:           ms(end.Sub(start)),
+		E2EMs:           metrics.Millis(timer.E2E()),
 		EnginePromptTPS: res.Perf.PromptTokensPerSecond(),
 		EngineEvalTPS:   res.Perf.EvalTokensPerSecond(),
 		EnginePromptMs:  res.Perf.PromptEvalMs,
@@ -279,23 +286,18 @@ func (r *runner) measure(ctx context.Context, monitored bool, call func(fn func(
 	if res.PromptTime > 0 && res.PromptTokens > 0 {
 		c.PromptTPS = float64(res.PromptTokens) / res.PromptTime.Seconds()
 	}
-	if len(stamps) > 0 {
-		c.TTFTMs = ms(stamps[0].Sub(start))
+	if ttft, ok := timer.TTFT(); ok {
+		c.TTFTMs = metrics.Millis(ttft)
 	}
-	if n := len(stamps); n > 1 {
-		c.DecodeTPS = float64(n-1) / stamps[n-1].Sub(stamps[0]).Seconds()
-		c.itl = make([]float64, n-1)
-		for i := 1; i < n; i++ {
-			c.itl[i-1] = ms(stamps[i].Sub(stamps[i-1]))
-		}
-		c.ITL = Summarize(c.itl)
-	}
-	return c, nil
+	c.DecodeTPS, _ = timer.DecodeTPS()
+	itl := timer.ITLMs()
+	c.ITL = metrics.Summarize(itl)
+	return c, itl, nil
 }
 
 func (r *runner) prompt(ctx context.Context) error {
 	n := r.spec.PromptTokens
-	m := &Measure{Workload: WorkloadPrompt, Label: fmt.Sprintf("pp%d", n)}
+	m := &metrics.Measure{Workload: metrics.WorkloadPrompt, Label: fmt.Sprintf("pp%d", n)}
 	if n > r.sess.ContextSize() {
 		r.res.Skipped = append(r.res.Skipped, fmt.Sprintf("%s: %d tokens do not fit in the context of %d", m.Label, n, r.sess.ContextSize()))
 		return nil
@@ -303,15 +305,15 @@ func (r *runner) prompt(ctx context.Context) error {
 	toks := r.randomTokens(n)
 	return r.repeat(ctx, m, nil, func(func(llama.Token) bool) (llama.Result, error) {
 		return r.sess.Prefill(ctx, toks)
-	}, func(c Call) int { return c.PromptTokens })
+	}, func(c metrics.Call) int { return c.PromptTokens })
 }
 
 func (r *runner) generate(ctx context.Context, depth int) error {
 	n := r.spec.GenTokens
-	m := &Measure{Workload: WorkloadGenerate, Label: fmt.Sprintf("tg%d", n), Depth: depth}
+	m := &metrics.Measure{Workload: metrics.WorkloadGenerate, Label: fmt.Sprintf("tg%d", n), Depth: depth}
 	var setup func() error
 	if depth > 0 {
-		m.Workload, m.Label = WorkloadDepth, fmt.Sprintf("tg%d@d%d", n, depth)
+		m.Workload, m.Label = metrics.WorkloadDepth, fmt.Sprintf("tg%d@d%d", n, depth)
 		fill := r.randomTokens(depth)
 		setup = func() error {
 			_, err := r.sess.Prefill(ctx, fill)
@@ -325,7 +327,7 @@ func (r *runner) generate(ctx context.Context, depth int) error {
 	opts := llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true}
 	return r.repeat(ctx, m, setup, func(fn func(llama.Token) bool) (llama.Result, error) {
 		return r.sess.GenerateTokens(ctx, first, opts, fn)
-	}, func(c Call) int { return c.Tokens })
+	}, func(c metrics.Call) int { return c.Tokens })
 }
 
 func (r *runner) depths(ctx context.Context) error {
@@ -334,7 +336,7 @@ func (r *runner) depths(ctx context.Context) error {
 			r.res.Skipped = append(r.res.Skipped, fmt.Sprintf("depth %d: %d + %d tokens do not fit in the context of %d", d, d, r.spec.GenTokens+1, r.sess.ContextSize()))
 			continue
 		}
-		if d == 0 && r.spec.has(WorkloadGenerate) {
+		if d == 0 && r.spec.Has(metrics.WorkloadGenerate) {
 			continue // measured already as tg
 		}
 		if err := r.generate(ctx, d); err != nil {
@@ -345,7 +347,7 @@ func (r *runner) depths(ctx context.Context) error {
 }
 
 func (r *runner) chat(ctx context.Context) error {
-	m := &Measure{Workload: WorkloadChat, Label: "chat"}
+	m := &metrics.Measure{Workload: metrics.WorkloadChat, Label: "chat"}
 	texts := make([]llama.Prompt, len(r.spec.Prompts))
 	for i, p := range r.spec.Prompts {
 		text := llama.Text(p.Text)
@@ -362,7 +364,8 @@ func (r *runner) chat(ctx context.Context) error {
 		r.res.Skipped = append(r.res.Skipped, "chat template: the model has none; prompts were sent as plain text")
 	}
 	opts := llama.GenerateOptions{MaxTokens: r.spec.ChatMaxTokens}
-	perPrompt := make([][]Call, len(texts))
+	perPrompt := make([][]metrics.Call, len(texts))
+	r.itl = r.itl[:0]
 	replies := make([]string, len(texts))
 	for rep := -r.spec.Warmup + 1; rep <= r.spec.Repetitions; rep++ {
 		for i, text := range texts {
@@ -370,14 +373,14 @@ func (r *runner) chat(ctx context.Context) error {
 				break // a warmup runs the first prompt only
 			}
 			if err := r.next(ctx, Event{Label: m.Label, Rep: max(rep, 0), Reps: r.spec.Repetitions, Prompt: r.spec.Prompts[i].ID}); err != nil {
-				r.keepPartial(m, func(c Call) int { return c.Tokens })
+				r.keepPartial(m, func(c metrics.Call) int { return c.Tokens })
 				return err
 			}
 			if err := r.sess.Reset(); err != nil {
 				return err
 			}
 			var reply string
-			c, err := r.measure(ctx, rep > 0, func(fn func(llama.Token) bool) (llama.Result, error) {
+			c, itl, err := r.measure(ctx, rep > 0, func(fn func(llama.Token) bool) (llama.Result, error) {
 				res, err := r.sess.Generate(ctx, text, opts, fn)
 				reply = res.Text
 				return res, err
@@ -390,19 +393,20 @@ func (r *runner) chat(ctx context.Context) error {
 			}
 			c.PromptID = r.spec.Prompts[i].ID
 			m.Calls = append(m.Calls, c)
+			r.itl = append(r.itl, itl...)
 			perPrompt[i] = append(perPrompt[i], c)
 			if rep == 1 {
 				replies[i] = reply
 			}
 		}
 	}
-	r.finish(m, func(c Call) int { return c.Tokens })
+	r.finish(m, func(c metrics.Call) int { return c.Tokens })
 	r.res.Measures = append(r.res.Measures, *m)
 	for i, calls := range perPrompt {
-		p := ChatPrompt{ID: r.spec.Prompts[i].ID, Lang: r.spec.Prompts[i].Lang, Stops: map[string]int{}, Reply: replies[i]}
-		p.Tokens = summarizeCalls(calls, func(c Call) float64 { return float64(c.Tokens) })
-		p.E2EMs = summarizeCalls(calls, func(c Call) float64 { return c.E2EMs })
-		p.TTFTMs = summarizeCalls(calls, func(c Call) float64 { return c.TTFTMs })
+		p := metrics.ChatPrompt{ID: r.spec.Prompts[i].ID, Lang: r.spec.Prompts[i].Lang, Stops: map[string]int{}, Reply: replies[i]}
+		p.Tokens = summarizeCalls(calls, func(c metrics.Call) float64 { return float64(c.Tokens) })
+		p.E2EMs = summarizeCalls(calls, func(c metrics.Call) float64 { return c.E2EMs })
+		p.TTFTMs = summarizeCalls(calls, func(c metrics.Call) float64 { return c.TTFTMs })
 		p.DecodeTPS = summarizeCalls(calls, decodeTPS)
 		for _, c := range calls {
 			p.Stops[c.Stop]++
@@ -413,35 +417,31 @@ func (r *runner) chat(ctx context.Context) error {
 }
 
 // finish aggregates a measure's calls; tokens says how many tokens a call's energy is spent on.
-func (r *runner) finish(m *Measure, tokens func(Call) int) {
+func (r *runner) finish(m *metrics.Measure, tokens func(metrics.Call) int) {
 	calls := m.Calls
 	m.Reps = len(calls)
-	m.PromptTokens = summarizeCalls(calls, func(c Call) float64 { return float64(c.PromptTokens) })
-	m.Tokens = summarizeCalls(calls, func(c Call) float64 { return float64(c.Tokens) })
-	m.TTFTMs = summarizeCalls(calls, func(c Call) float64 { return nonZero(c.TTFTMs) })
-	m.PromptTPS = summarizeCalls(calls, func(c Call) float64 { return nonZero(c.PromptTPS) })
+	m.PromptTokens = summarizeCalls(calls, func(c metrics.Call) float64 { return float64(c.PromptTokens) })
+	m.Tokens = summarizeCalls(calls, func(c metrics.Call) float64 { return float64(c.Tokens) })
+	m.TTFTMs = summarizeCalls(calls, func(c metrics.Call) float64 { return nonZero(c.TTFTMs) })
+	m.PromptTPS = summarizeCalls(calls, func(c metrics.Call) float64 { return nonZero(c.PromptTPS) })
 	m.DecodeTPS = summarizeCalls(calls, decodeTPS)
-	m.E2EMs = summarizeCalls(calls, func(c Call) float64 { return c.E2EMs })
-	m.EnginePromptTPS = summarizeCalls(calls, func(c Call) float64 { return nonZero(c.EnginePromptTPS) })
-	m.EngineEvalTPS = summarizeCalls(calls, func(c Call) float64 { return nonZero(c.EngineEvalTPS) })
-	var itl []float64
-	for _, c := range calls {
-		itl = append(itl, c.itl...)
-	}
-	m.ITLMs = Summarize(itl)
+	m.E2EMs = summarizeCalls(calls, func(c metrics.Call) float64 { return c.E2EMs })
+	m.EnginePromptTPS = summarizeCalls(calls, func(c metrics.Call) float64 { return nonZero(c.EnginePromptTPS) })
+	m.EngineEvalTPS = summarizeCalls(calls, func(c metrics.Call) float64 { return nonZero(c.EngineEvalTPS) })
+	m.ITLMs = metrics.Summarize(r.itl)
 	m.HarnessOverhead = overhead(m.DecodeTPS, m.EngineEvalTPS)
 	m.PromptOverhead = overhead(m.PromptTPS, m.EnginePromptTPS)
 	m.GPU, m.GPUUnavailable = r.gpuMeasure(m, tokens)
 }
 
-func (r *runner) gpuMeasure(m *Measure, tokens func(Call) int) (*GPUMeasure, string) {
+func (r *runner) gpuMeasure(m *metrics.Measure, tokens func(metrics.Call) int) (*metrics.GPUMeasure, string) {
 	if r.noGPU != "" {
 		return nil, r.noGPU
 	}
 	if r.opts.Monitor == nil {
 		return nil, "no GPU monitor"
 	}
-	g := &GPUMeasure{}
+	g := &metrics.GPUMeasure{}
 	var proc, peak, base, energy, jpt, power, peakPower, samples, interval, roof []float64
 	seen := true
 	bw := r.peakBandwidth()
@@ -463,7 +463,7 @@ func (r *runner) gpuMeasure(m *Measure, tokens func(Call) int) (*GPUMeasure, str
 		samples = append(samples, float64(s.Samples))
 		interval = append(interval, s.IntervalMs)
 		g.EnergyMethod = s.EnergyMethod
-		if m.Workload != WorkloadPrompt && bw > 0 && c.DecodeTPS > 0 {
+		if m.Workload != metrics.WorkloadPrompt && bw > 0 && c.DecodeTPS > 0 {
 			roof = append(roof, 100*float64(r.info.SizeBytes)*c.DecodeTPS/bw)
 		}
 	}
@@ -471,19 +471,19 @@ func (r *runner) gpuMeasure(m *Measure, tokens func(Call) int) (*GPUMeasure, str
 		return nil, "no GPU samples"
 	}
 	if seen {
-		st := Summarize(proc)
+		st := metrics.Summarize(proc)
 		g.PeakProcessMiB = &st
 	}
-	g.PeakDeviceUsedMiB = Summarize(peak)
-	g.BaselineDeviceUsedMiB = Summarize(base)
-	g.EnergyJ = Summarize(energy)
-	g.JPerToken = Summarize(jpt)
-	g.MeanPowerW = Summarize(power)
-	g.PeakPowerW = Summarize(peakPower)
-	g.Samples = Summarize(samples)
-	g.IntervalMs = Summarize(interval)
+	g.PeakDeviceUsedMiB = metrics.Summarize(peak)
+	g.BaselineDeviceUsedMiB = metrics.Summarize(base)
+	g.EnergyJ = metrics.Summarize(energy)
+	g.JPerToken = metrics.Summarize(jpt)
+	g.MeanPowerW = metrics.Summarize(power)
+	g.PeakPowerW = metrics.Summarize(peakPower)
+	g.Samples = metrics.Summarize(samples)
+	g.IntervalMs = metrics.Summarize(interval)
 	if len(roof) > 0 {
-		st := Summarize(roof)
+		st := metrics.Summarize(roof)
 		g.RooflinePct = &st
 	}
 	return g, ""
@@ -499,23 +499,23 @@ func (r *runner) peakBandwidth() float64 {
 	return bw
 }
 
-func summarizeCalls(calls []Call, f func(Call) float64) Stat {
+func summarizeCalls(calls []metrics.Call, f func(metrics.Call) float64) metrics.Stat {
 	v := make([]float64, len(calls))
 	for i, c := range calls {
 		v[i] = f(c)
 	}
-	return Summarize(v)
+	return metrics.Summarize(v)
 }
 
 // decodeTPS leaves out calls with fewer than two tokens, which have no decode rate.
-func decodeTPS(c Call) float64 {
+func decodeTPS(c metrics.Call) float64 {
 	if c.Tokens < 2 {
 		return nan
 	}
 	return c.DecodeTPS
 }
 
-func overhead(harness, engine Stat) *float64 {
+func overhead(harness, engine metrics.Stat) *float64 {
 	if harness.N == 0 || engine.N == 0 || engine.Mean <= 0 {
 		return nil
 	}
@@ -532,9 +532,4 @@ func nonZero(x float64) float64 {
 	return x
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
 func mib(b uint64) float64 { return float64(b) / (1 << 20) }
-
-// errIncomplete marks a RunAll whose specs did not all finish.
-var errIncomplete = errors.New("incomplete")

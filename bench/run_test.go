@@ -3,30 +3,28 @@ package bench
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/eval"
 )
 
-func quickSpec(model string) Spec {
-	return Spec{Model: model, Repetitions: 3, Warmup: 1, PromptTokens: 64, GenTokens: 16, Depths: []int{0, 1024, 4096}, ChatPrompts: 2, ChatMaxTokens: 32, SkipHash: true}
+func quickSpec(model string) metrics.Spec {
+	return metrics.Spec{Model: model, Repetitions: 3, Warmup: 1, PromptTokens: 64, GenTokens: 16, Depths: []int{0, 1024, 4096}, ChatPrompts: 2, ChatMaxTokens: 32, SkipHash: true}
 }
 
 func TestRunWithFakeEngine(t *testing.T) {
 	m := newFakeModel()
-	mon := &fakeMonitor{gpus: []GPUInfo{{Index: 0, Name: "Fake H100", DriverVersion: "580", CUDAVersion: "13.0", PeakBandwidthBytesPerSec: 4 << 30}}}
+	mon := &fakeMonitor{gpus: []metrics.GPUInfo{{Index: 0, Name: "Fake H100", DriverVersion: "580", CUDAVersion: "13.0", PeakBandwidthBytesPerSec: 4 << 30}}}
 	var events []Event
 	res, err := Run(context.Background(), quickSpec("fake.gguf"), Options{Loader: fakeLoader(m), Monitor: mon, Progress: func(e Event) { events = append(events, e) }})
 	require.NoError(t, err)
 	assert.True(t, res.Complete)
-	assert.Equal(t, Schema, res.Schema)
+	assert.Equal(t, metrics.Schema, res.Schema)
 	assert.Equal(t, "fake", res.Name)
 	assert.Equal(t, 2, m.closed, "the cold load is closed, then the warm one at the end")
 	require.Len(t, m.sessions, 1)
@@ -71,13 +69,13 @@ func TestRunWithFakeEngine(t *testing.T) {
 	for _, c := range tg.Calls {
 		roof = append(roof, 100*float64(1<<30)*c.DecodeTPS/float64(4<<30))
 	}
-	assert.InDelta(t, Summarize(roof).Mean, tg.GPU.RooflinePct.Mean, 1e-9)
+	assert.InDelta(t, metrics.Summarize(roof).Mean, tg.GPU.RooflinePct.Mean, 1e-9)
 	assert.Equal(t, "counter", tg.GPU.EnergyMethod)
 
 	d := res.Measure("tg16@d1024")
 	require.NotNil(t, d)
 	assert.Equal(t, 1024, d.Depth)
-	assert.Equal(t, WorkloadDepth, d.Workload)
+	assert.Equal(t, metrics.WorkloadDepth, d.Workload)
 
 	chat := res.Measure("chat")
 	require.NotNil(t, chat)
@@ -103,7 +101,7 @@ func TestRunWithFakeEngine(t *testing.T) {
 	// JSON round trip: no NaN or Inf can sneak in.
 	data, err := json.Marshal(res)
 	require.NoError(t, err)
-	var back Result
+	var back metrics.Result
 	require.NoError(t, json.Unmarshal(data, &back))
 	assert.Equal(t, res.Measures[1].DecodeTPS, back.Measures[1].DecodeTPS)
 }
@@ -111,7 +109,7 @@ func TestRunWithFakeEngine(t *testing.T) {
 func TestRunWithoutMonitorSaysGPUUnavailable(t *testing.T) {
 	m := newFakeModel()
 	spec := quickSpec("fake.gguf")
-	spec.Workloads = []Workload{WorkloadGenerate}
+	spec.Workloads = []metrics.Workload{metrics.WorkloadGenerate}
 	res, err := Run(context.Background(), spec, Options{Loader: fakeLoader(m)})
 	require.NoError(t, err)
 	tg := res.Measure("tg16")
@@ -120,7 +118,7 @@ func TestRunWithoutMonitorSaysGPUUnavailable(t *testing.T) {
 	assert.Equal(t, "no GPU monitor", tg.GPUUnavailable)
 
 	m.info.GPU = false
-	res, err = Run(context.Background(), spec, Options{Loader: fakeLoader(m), Monitor: &fakeMonitor{gpus: []GPUInfo{{Name: "x"}}}})
+	res, err = Run(context.Background(), spec, Options{Loader: fakeLoader(m), Monitor: &fakeMonitor{gpus: []metrics.GPUInfo{{Name: "x"}}}})
 	require.NoError(t, err)
 	assert.Equal(t, "the model runs on the CPU", res.Measure("tg16").GPUUnavailable)
 
@@ -156,7 +154,7 @@ func TestStopFinishesTheCallUnderWay(t *testing.T) {
 		}
 	}
 	spec := quickSpec("fake.gguf")
-	spec.Workloads = []Workload{WorkloadPrompt, WorkloadGenerate, WorkloadChat}
+	spec.Workloads = []metrics.Workload{metrics.WorkloadPrompt, metrics.WorkloadGenerate, metrics.WorkloadChat}
 	res, err := Run(context.Background(), spec, Options{Loader: fakeLoader(m), Progress: progress, Stop: stop})
 	require.ErrorIs(t, err, ErrStopped)
 	assert.False(t, res.Complete)
@@ -167,20 +165,16 @@ func TestStopFinishesTheCallUnderWay(t *testing.T) {
 	assert.Contains(t, res.Skipped, "tg16: stopped after 1 of 3 repetitions")
 	assert.Equal(t, 2, calls)
 	assert.Equal(t, 2, m.closed)
-
-	results, err := RunAll(context.Background(), []Spec{spec, spec}, "", Options{Loader: fakeLoader(m), Stop: stop})
-	require.ErrorIs(t, err, ErrStopped)
-	assert.Len(t, results, 1, "the next model does not start")
 }
 
 func TestRunErrors(t *testing.T) {
 	m := newFakeModel()
-	_, err := Run(context.Background(), Spec{}, Options{Loader: fakeLoader(m)})
+	_, err := Run(context.Background(), metrics.Spec{}, Options{Loader: fakeLoader(m)})
 	require.ErrorContains(t, err, "no model")
-	_, err = Run(context.Background(), Spec{Model: "missing.gguf"}, Options{Loader: fakeLoader(m)})
+	_, err = Run(context.Background(), metrics.Spec{Model: "missing.gguf"}, Options{Loader: fakeLoader(m)})
 	require.ErrorContains(t, err, "no such file")
-	for name, spec := range map[string]Spec{
-		"workload":    {Model: "x", Workloads: []Workload{"dance"}},
+	for name, spec := range map[string]metrics.Spec{
+		"workload":    {Model: "x", Workloads: []metrics.Workload{"dance"}},
 		"repetitions": {Model: "x", Repetitions: -1},
 		"gen tokens":  {Model: "x", GenTokens: 1},
 		"flash":       {Model: "x", FlashAttention: "sometimes"},
@@ -192,87 +186,26 @@ func TestRunErrors(t *testing.T) {
 	}
 	m.failChatAt = 2
 	spec := quickSpec("fake.gguf")
-	spec.Workloads = []Workload{WorkloadChat}
+	spec.Workloads = []metrics.Workload{metrics.WorkloadChat}
 	res, err := Run(context.Background(), spec, Options{Loader: fakeLoader(m)})
 	require.ErrorContains(t, err, "scripted failure")
 	assert.False(t, res.Complete)
 }
 
-func TestRunAllWritesEachModelAsItFinishes(t *testing.T) {
-	dir := t.TempDir()
-	m := newFakeModel()
-	specs := []Spec{quickSpec("a.gguf"), quickSpec("missing.gguf"), quickSpec("c d.gguf")}
-	for i := range specs {
-		specs[i].Workloads = []Workload{WorkloadGenerate}
-	}
-	results, err := RunAll(context.Background(), specs, dir, Options{Loader: fakeLoader(m)})
-	require.ErrorContains(t, err, "1 of 3 models failed")
-	require.Len(t, results, 3)
-	for _, name := range []string{"a.json", "missing.json", "c_d.json"} {
-		data, err := os.ReadFile(filepath.Join(dir, name))
-		require.NoError(t, err, name)
-		var r Result
-		require.NoError(t, json.Unmarshal(data, &r))
-		assert.Equal(t, name != "missing.json", r.Complete, name)
-	}
-	entries, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	for _, e := range entries {
-		assert.False(t, strings.HasSuffix(e.Name(), ".tmp"), "no temporary file is left: %s", e.Name())
-	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	results, err = RunAll(ctx, specs, "", Options{Loader: fakeLoader(m)})
-	require.ErrorIs(t, err, context.Canceled)
-	assert.Empty(t, results)
-}
-
 func TestSpecContext(t *testing.T) {
-	s, err := Spec{Model: "m"}.withDefaults()
+	s, err := withDefaults(metrics.Spec{Model: "m"})
 	require.NoError(t, err)
-	assert.Equal(t, 4096+128+1, s.contextFor(32768))
-	assert.Equal(t, 4096, s.contextFor(4096))
+	assert.Equal(t, 4096+128+1, contextFor(s, 32768))
+	assert.Equal(t, 4096, contextFor(s, 4096))
 	s.ContextSize = 1000
-	assert.Equal(t, 1000, s.contextFor(4096))
-	s, err = Spec{Model: "m", Workloads: []Workload{WorkloadChat}}.withDefaults()
+	assert.Equal(t, 1000, contextFor(s, 4096))
+	s, err = withDefaults(metrics.Spec{Model: "m", Workloads: []metrics.Workload{metrics.WorkloadChat}})
 	require.NoError(t, err)
-	assert.Equal(t, 4096, s.contextFor(0))
+	assert.Equal(t, 4096, contextFor(s, 0))
 	assert.Equal(t, 1, s.Warmup)
-	s, err = Spec{Model: "m", Warmup: -1}.withDefaults()
+	s, err = withDefaults(metrics.Spec{Model: "m", Warmup: -1})
 	require.NoError(t, err)
 	assert.Equal(t, 0, s.Warmup)
-}
-
-func TestBaselinePrompts(t *testing.T) {
-	p, err := BaselinePrompts()
-	require.NoError(t, err)
-	assert.GreaterOrEqual(t, len(p), 10)
-	langs := map[string]int{}
-	for _, x := range p {
-		langs[x.Lang]++
-		assert.NotEmpty(t, x.Text)
-	}
-	assert.Positive(t, langs["en"])
-	assert.Positive(t, langs["pt"])
-}
-
-func TestFileName(t *testing.T) {
-	assert.Equal(t, "gemma-2-2b-it.Q4_K_M", FileName("gemma-2-2b-it.Q4_K_M"))
-	assert.Equal(t, "a_b", FileName("a/b"))
-	assert.Equal(t, "model", FileName(".."))
-}
-
-func TestWriteFileAtomic(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "sub", "x.json")
-	require.NoError(t, WriteFileAtomic(p, []byte("one")))
-	require.NoError(t, WriteFileAtomic(p, []byte("two")))
-	data, err := os.ReadFile(p)
-	require.NoError(t, err)
-	assert.Equal(t, "two", string(data))
-	require.Error(t, SaveJSON(p, math.NaN()))
-	data, _ = os.ReadFile(p)
-	assert.Equal(t, "two", string(data), "a failed save leaves the old file")
 }
 
 func TestPlainChatForBaseModels(t *testing.T) {

@@ -125,6 +125,7 @@ func ensureBackend() error {
 		}
 	}
 	C.llama_backend_init()
+	cpuBuild = checkCPUBuild(C.GoString(C.llama_print_system_info()))
 	if !hasGPU() {
 		slog.Info("llama: no GPU backend loaded; running on the CPU", "hint", "make cuda, or set "+BackendDirEnv)
 	}

@@ -4,23 +4,23 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/bench/report"
 	"github.com/local-llm-bench/llmbench/eval"
 )
 
 func ExampleSummarize() {
-	tg := bench.Measure{
-		Workload: bench.WorkloadGenerate, Label: "tg128", Reps: 2,
-		DecodeTPS: bench.Summarize([]float64{38, 40}),
-		TTFTMs:    bench.Summarize([]float64{25, 27}),
-		GPU:       &bench.GPUMeasure{PeakProcessMiB: &bench.Stat{N: 2, Mean: 2098, Max: 2098}},
+	tg := metrics.Measure{
+		Workload: metrics.WorkloadGenerate, Label: "tg128", Reps: 2,
+		DecodeTPS: metrics.Summarize([]float64{38, 40}),
+		TTFTMs:    metrics.Summarize([]float64{25, 27}),
+		GPU:       &metrics.GPUMeasure{PeakProcessMiB: &metrics.Stat{N: 2, Mean: 2098, Max: 2098}},
 	}
 	run := report.Run{
 		Models: []report.Model{
-			{Result: bench.Result{Name: "phi-3-mini", Complete: true, Measures: []bench.Measure{tg}},
+			{Result: metrics.Result{Name: "phi-3-mini", Complete: true, Measures: []metrics.Measure{tg}},
 				Quality: &eval.Report{Correct: 9, Total: 10, Accuracy: 0.9}},
-			{Result: bench.Result{Name: "phi-3-mini twin", Complete: true, Measures: []bench.Measure{tg}},
+			{Result: metrics.Result{Name: "phi-3-mini twin", Complete: true, Measures: []metrics.Measure{tg}},
 				QualityNA: "synthetic twin: random weights"},
 		},
 		Complete: true,

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/eval"
 )
 
@@ -19,10 +19,10 @@ const (
 // WriteFiles writes every file of the report into dir, creating it, and returns their paths:
 // for each model <model>_metrics.csv (WriteMetricsCSV), and when it has quality
 // <model>_math_logs.csv and <model>_quality.csv (eval.WriteLogsCSV, eval.WriteQualityCSV),
-// where <model> is bench.FileName of the model's name; then summary.json (WriteJSON),
+// where <model> is metrics.FileName of the model's name; then summary.json (WriteJSON),
 // report.md (WriteMarkdown), the charts as <chart>.png (tokens_per_second, vram, latency,
 // quality, radar, efficiency) and report.html (WriteHTML). Each file is written atomically
-// (bench.WriteFileAtomic), so that an interrupted write leaves the old file or the new one.
+// (metrics.WriteFileAtomic), so that an interrupted write leaves the old file or the new one.
 // Two models whose names give the same file name are an error, found before anything is
 // written.
 func WriteFiles(dir string, run Run) ([]string, error) {
@@ -45,7 +45,7 @@ func WriteFiles(dir string, run Run) ([]string, error) {
 
 	seen := map[string]string{}
 	for _, m := range run.Models {
-		stem := bench.FileName(m.Result.Name)
+		stem := metrics.FileName(m.Result.Name)
 		if other, ok := seen[stem]; ok {
 			return nil, fmt.Errorf("report: models %q and %q have the same file name %q", other, m.Result.Name, stem)
 		}
@@ -85,7 +85,7 @@ func WriteFiles(dir string, run Run) ([]string, error) {
 	paths := make([]string, 0, len(files))
 	for _, f := range files {
 		p := filepath.Join(dir, f.name)
-		if err := bench.WriteFileAtomic(p, f.data); err != nil {
+		if err := metrics.WriteFileAtomic(p, f.data); err != nil {
 			return paths, fmt.Errorf("report: %w", err)
 		}
 		paths = append(paths, p)

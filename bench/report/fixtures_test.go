@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/eval"
 )
 
@@ -19,11 +19,11 @@ var fixtureNames = []string{
 	"gemma-2-2b-it.Q4_K_M", "phi-3-mini-4k-instruct.Q4_K_M", "mistral-7b-instruct-v0.2.Q4_K_M",
 }
 
-func loadResult(t *testing.T, dir, name string) bench.Result {
+func loadResult(t *testing.T, dir, name string) metrics.Result {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", dir, name+".json"))
 	require.NoError(t, err)
-	var r bench.Result
+	var r metrics.Result
 	require.NoError(t, json.Unmarshal(b, &r))
 	return r
 }
@@ -73,20 +73,20 @@ func noGPURun(t *testing.T) Run {
 
 // cpuResult is a result measured without a GPU: only the chat workload, as on a laptop
 // without NVML, with a chat measure whose TTFT and rates come from real prompts.
-func cpuResult(name string, decode float64) bench.Result {
+func cpuResult(name string, decode float64) metrics.Result {
 	const why = "NVML unavailable: libnvidia-ml.so.1 not found"
-	stat := func(mean, sd float64) bench.Stat {
-		return bench.Stat{N: 3, Mean: mean, Stddev: sd, Min: mean - sd, Max: mean + sd, P50: mean, P90: mean + sd, P99: mean + sd}
+	stat := func(mean, sd float64) metrics.Stat {
+		return metrics.Stat{N: 3, Mean: mean, Stddev: sd, Min: mean - sd, Max: mean + sd, P50: mean, P90: mean + sd, P99: mean + sd}
 	}
 	overhead := 0.04
-	return bench.Result{
-		Schema: bench.Schema, Name: name, Complete: true,
-		Spec:  bench.Spec{Name: name, CPUOnly: true, Threads: 2, Repetitions: 3, Warmup: 1, FlashAttention: "auto", KVCacheType: "f16"},
-		Model: bench.ModelInfo{Name: name, Architecture: "llama", Params: 134515008, FileType: "Q4_1", FileBytes: 98_000_000, LayersTotal: 31, ContextSize: 4096},
-		Meta:  bench.Metadata{OS: "linux", Arch: "amd64", CPU: "Test CPU", CPUCores: 2, Threads: 2, GPUUnavailable: why},
-		Load:  bench.Load{ColdMs: 120, WarmMs: 80},
-		Measures: []bench.Measure{{
-			Workload: bench.WorkloadChat, Label: "chat", Reps: 3,
+	return metrics.Result{
+		Schema: metrics.Schema, Name: name, Complete: true,
+		Spec:  metrics.Spec{Name: name, CPUOnly: true, Threads: 2, Repetitions: 3, Warmup: 1, FlashAttention: "auto", KVCacheType: "f16"},
+		Model: metrics.ModelInfo{Name: name, Architecture: "llama", Params: 134515008, FileType: "Q4_1", FileBytes: 98_000_000, LayersTotal: 31, ContextSize: 4096},
+		Meta:  metrics.Metadata{OS: "linux", Arch: "amd64", CPU: "Test CPU", CPUCores: 2, Threads: 2, GPUUnavailable: why},
+		Load:  metrics.Load{ColdMs: 120, WarmMs: 80},
+		Measures: []metrics.Measure{{
+			Workload: metrics.WorkloadChat, Label: "chat", Reps: 3,
 			PromptTokens: stat(40, 5), Tokens: stat(90, 20),
 			TTFTMs: stat(35.5, 2), PromptTPS: stat(1150, 40), DecodeTPS: stat(decode, 1.5),
 			E2EMs: stat(700, 50), ITLMs: stat(7.5, 0.4), EngineEvalTPS: stat(decode*1.04, 1),

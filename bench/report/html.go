@@ -38,13 +38,15 @@ type htmlData struct {
 	Generated string
 	Banner    bool
 	Missing   []string
+	SlowBuild string
 	Summary   table
 	Charts    []htmlChart
 	Tables    []table
 }
 
 // WriteHTML writes the report as one self-contained HTML page: the INCOMPLETE banner when the
-// run stopped early, the summary, the six charts as PNG data: URIs, and the other tables,
+// run stopped early, the SLOW CPU BUILD one when llama.cpp's CPU kernels left the CPU's vector
+// extensions unused, the summary, the six charts as PNG data: URIs, and the other tables,
 // with inline CSS and no script, font or anything else to fetch.
 func WriteHTML(w io.Writer, run Run) error {
 	rows := Summarize(run)
@@ -76,6 +78,7 @@ func writeHTML(w io.Writer, run Run, rows []Row, pngs [][]byte) error {
 		Generated: run.Generated.UTC().Format(timeLayout),
 		Banner:    !run.complete(),
 		Missing:   run.Unfinished(),
+		SlowBuild: strings.TrimPrefix(slowBuild(run), slowBuildText+": "),
 		Summary:   ts[0],
 		Tables:    ts[1:],
 	}

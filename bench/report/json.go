@@ -5,7 +5,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 )
 
 // DocumentSchema identifies the layout of Document in JSON; it changes when a field changes
@@ -15,13 +15,13 @@ const DocumentSchema = "llmbench/report/v1"
 // Document is the content of summary.json: the summary rows, the run's state and metadata,
 // and every model's full result and quality report.
 type Document struct {
-	Schema    string         `json:"schema"`
-	Generated time.Time      `json:"generated"`
-	Complete  bool           `json:"complete"`
-	Missing   []string       `json:"missing,omitempty"`
-	Meta      bench.Metadata `json:"meta"`
-	Summary   []Row          `json:"summary"`
-	Models    []Model        `json:"models"`
+	Schema    string           `json:"schema"`
+	Generated time.Time        `json:"generated"`
+	Complete  bool             `json:"complete"`
+	Missing   []string         `json:"missing,omitempty"`
+	Meta      metrics.Metadata `json:"meta"`
+	Summary   []Row            `json:"summary"`
+	Models    []Model          `json:"models"`
 }
 
 func newDocument(run Run, rows []Row) Document {

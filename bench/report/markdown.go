@@ -7,7 +7,8 @@ import (
 )
 
 // WriteMarkdown writes the report as Markdown (GitHub's tables): the INCOMPLETE banner when
-// the run stopped early, the tables with their notes, and the charts as images that link to
+// the run stopped early, the SLOW CPU BUILD one when llama.cpp's CPU kernels left the CPU's
+// vector extensions unused, the tables with their notes, and the charts as images that link to
 // the PNG files WriteFiles writes beside report.md.
 func WriteMarkdown(w io.Writer, run Run) error {
 	return writeMarkdown(w, run, Summarize(run))
@@ -19,6 +20,9 @@ func writeMarkdown(w io.Writer, run Run, rows []Row) error {
 	b.WriteString("# llmbench report\n\n")
 	if s := banner(run); s != "" {
 		fmt.Fprintf(&b, "> **%s**%s\n\n", incompleteText, mdEscape(strings.TrimPrefix(s, incompleteText)))
+	}
+	if s := slowBuild(run); s != "" {
+		fmt.Fprintf(&b, "> **%s**%s\n\n", slowBuildText, mdEscape(strings.TrimPrefix(s, slowBuildText)))
 	}
 	fmt.Fprintf(&b, "%d models, generated %s.\n\n", len(run.Models), run.Generated.UTC().Format(timeLayout))
 	ts := tables(run, rows)

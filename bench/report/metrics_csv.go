@@ -5,7 +5,7 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 )
 
 // metricsHeader is the <model>_metrics.csv file's header; it is part of the file format and
@@ -31,12 +31,12 @@ var metricsHeader = []string{
 //
 // label is the measure's ("pp512", "tg128", "tg128@d1024", "chat"); prompt_tokens and tokens
 // are means per call; *_sd are sample standard deviations over repetitions; engine_* are
-// llama.cpp's own means; harness_overhead is a fraction (see bench.Measure.HarnessOverhead);
+// llama.cpp's own means; harness_overhead is a fraction (see metrics.Measure.HarnessOverhead);
 // peak_vram_mib is the process's highest peak; j_per_token and mean_power_w are means;
 // gpu_unavailable says why the GPU columns are empty; the load columns repeat the model's on
 // every line. A figure that was not measured is an empty cell, never 0. Numbers are written in
 // full, without exponent.
-func WriteMetricsCSV(w io.Writer, r bench.Result) error {
+func WriteMetricsCSV(w io.Writer, r metrics.Result) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(metricsHeader); err != nil {
 		return err
@@ -80,13 +80,13 @@ func csvNum(n Num) string {
 }
 
 // stat is v, a figure of s, or empty when s has no values.
-func stat(s bench.Stat, v float64) string {
+func stat(s metrics.Stat, v float64) string {
 	if s.N == 0 {
 		return ""
 	}
 	return csvFloat(v)
 }
 
-func mean(s bench.Stat) string { return stat(s, s.Mean) }
+func mean(s metrics.Stat) string { return stat(s, s.Mean) }
 
-func sd(s bench.Stat) string { return stat(s, s.Stddev) }
+func sd(s metrics.Stat) string { return stat(s, s.Stddev) }

@@ -3,7 +3,7 @@ package report
 import (
 	"encoding/json"
 
-	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 )
 
 // Num is a figure of the summary: a value, or none with the reason (NA). A missing figure is
@@ -24,7 +24,7 @@ func value(v float64) Num { return Num{Value: v} }
 func na(why string) Num { return Num{NA: why} }
 
 // fromStat is the stat's mean ± stddev, or n/a for a stat of no values.
-func fromStat(s bench.Stat, why string) Num {
+func fromStat(s metrics.Stat, why string) Num {
 	if s.N == 0 {
 		return na(why)
 	}

@@ -4,13 +4,13 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/eval"
 )
 
 // Model is one model's results as the report shows them.
 type Model struct {
-	Result bench.Result `json:"result"`
+	Result metrics.Result `json:"result"`
 	// Quality is the model's math evaluation; nil when there is none.
 	Quality *eval.Report `json:"quality,omitempty"`
 	// QualityNA says why quality does not apply to the model ("synthetic twin: random
@@ -28,7 +28,7 @@ type Run struct {
 	// Missing lists what was not measured, for the reader ("mistral-7b: not started").
 	Missing []string
 	// Meta describes the machine; when its Timestamp is zero, the first model's is used.
-	Meta bench.Metadata
+	Meta metrics.Metadata
 	// Generated is when the report was made; zero means now.
 	Generated time.Time
 }
@@ -63,7 +63,7 @@ func (r Run) Unfinished() []string {
 	return out
 }
 
-func (r Run) meta() bench.Metadata {
+func (r Run) meta() metrics.Metadata {
 	if r.Meta.Timestamp.IsZero() && len(r.Models) > 0 {
 		return r.Models[0].Result.Meta
 	}

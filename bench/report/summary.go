@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"slices"
 
-	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 )
 
 // Row is the summary of one model: the figures that every table, chart and file of a report
@@ -34,7 +34,7 @@ type Row struct {
 	JPerToken   Num `json:"j_per_token"`
 	MeanPowerW  Num `json:"mean_power_w"`
 	RooflinePct Num `json:"roofline_pct"`
-	// HarnessOverheadPct is bench.Measure.HarnessOverhead in percent.
+	// HarnessOverheadPct is metrics.Measure.HarnessOverhead in percent.
 	HarnessOverheadPct Num `json:"harness_overhead_pct"`
 
 	// Accuracy is a fraction in [0, 1], within CI95Low..CI95High (Wilson, 95%); Correct,
@@ -160,19 +160,19 @@ func positive(v float64, why string) Num {
 
 // speedMeasure is the first generate measure (tg<N> at depth 0) with a decode rate, else the
 // chat measure with one.
-func speedMeasure(res *bench.Result) *bench.Measure {
-	return firstMeasure(res, func(m *bench.Measure) bool { return m.DecodeTPS.N > 0 },
-		bench.WorkloadGenerate, bench.WorkloadChat)
+func speedMeasure(res *metrics.Result) *metrics.Measure {
+	return firstMeasure(res, func(m *metrics.Measure) bool { return m.DecodeTPS.N > 0 },
+		metrics.WorkloadGenerate, metrics.WorkloadChat)
 }
 
 // promptMeasure is the first prompt measure (pp<N>) with a prompt rate, else the chat
 // measure with one.
-func promptMeasure(res *bench.Result) *bench.Measure {
-	return firstMeasure(res, func(m *bench.Measure) bool { return m.PromptTPS.N > 0 },
-		bench.WorkloadPrompt, bench.WorkloadChat)
+func promptMeasure(res *metrics.Result) *metrics.Measure {
+	return firstMeasure(res, func(m *metrics.Measure) bool { return m.PromptTPS.N > 0 },
+		metrics.WorkloadPrompt, metrics.WorkloadChat)
 }
 
-func firstMeasure(res *bench.Result, ok func(*bench.Measure) bool, workloads ...bench.Workload) *bench.Measure {
+func firstMeasure(res *metrics.Result, ok func(*metrics.Measure) bool, workloads ...metrics.Workload) *metrics.Measure {
 	for _, w := range workloads {
 		for i := range res.Measures {
 			if m := &res.Measures[i]; m.Workload == w && ok(m) {
@@ -184,7 +184,7 @@ func firstMeasure(res *bench.Result, ok func(*bench.Measure) bool, workloads ...
 }
 
 // gpuFigures are the energy per token, mean power and roofline share of m.
-func gpuFigures(m *bench.Measure) (jpt, watts, roofline Num) {
+func gpuFigures(m *metrics.Measure) (jpt, watts, roofline Num) {
 	g := m.GPU
 	if g == nil {
 		why := m.GPUUnavailable
@@ -204,7 +204,7 @@ func gpuFigures(m *bench.Measure) (jpt, watts, roofline Num) {
 
 // peakVRAM is the highest per-process peak of any measure; without one, the first reason the
 // measures or the metadata give.
-func peakVRAM(res *bench.Result) Num {
+func peakVRAM(res *metrics.Result) Num {
 	peak, ok := 0.0, false
 	why := ""
 	for _, m := range res.Measures {
@@ -233,7 +233,7 @@ func peakVRAM(res *bench.Result) Num {
 
 // processPeakMiB is the process's peak VRAM over m's calls; false when NVML did not see the
 // process or no monitor ran.
-func processPeakMiB(m *bench.Measure) (float64, bool) {
+func processPeakMiB(m *metrics.Measure) (float64, bool) {
 	if g := m.GPU; g != nil && g.PeakProcessMiB != nil && g.PeakProcessMiB.N > 0 {
 		return g.PeakProcessMiB.Max, true
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 )
 
 func TestSummarizeH200(t *testing.T) {
@@ -97,9 +97,9 @@ func TestSummarizeMissingFigures(t *testing.T) {
 	for i := range unseen.Measures {
 		unseen.Measures[i].GPU.PeakProcessMiB = nil
 		unseen.Measures[i].GPU.RooflinePct = nil
-		unseen.Measures[i].GPU.JPerToken = bench.Stat{}
+		unseen.Measures[i].GPU.JPerToken = metrics.Stat{}
 	}
-	empty := bench.Result{Name: "failed", Error: "load: out of memory", Meta: bench.Metadata{GPUUnavailable: "no GPU found"}}
+	empty := metrics.Result{Name: "failed", Error: "load: out of memory", Meta: metrics.Metadata{GPUUnavailable: "no GPU found"}}
 
 	rows := Summarize(Run{Models: []Model{
 		{Result: seen, QualityNA: "synthetic twin"},

@@ -1,11 +1,12 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 )
 
 // table is one table of a report, rendered the same way for a terminal, Markdown and HTML.
@@ -216,7 +217,7 @@ func modelsTable(run Run) table {
 }
 
 // options are the spec's settings that change the figures.
-func options(s bench.Spec) string {
+func options(s metrics.Spec) string {
 	parts := []string{
 		fmt.Sprintf("reps %d", s.Repetitions), fmt.Sprintf("warmup %d", s.Warmup),
 		fmt.Sprintf("threads %d", s.Threads), "flash " + s.FlashAttention, "kv " + s.KVCacheType,
@@ -262,6 +263,19 @@ func metaTable(run Run) table {
 	add("go", m.GoVersion)
 	add("llama.cpp", strings.TrimSpace(m.LlamaCpp+" (github.com/ollama/ollama "+m.LlamaPin+")"))
 	add("llama.cpp system", strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(m.CPUInfo), "|")))
+	if b := m.CPUBuild; b != nil {
+		v := "compiled with " + strings.Join(b.Compiled, " ")
+		if len(b.Compiled) == 0 {
+			v = "compiled with the compiler's baseline"
+		}
+		if len(b.Unused) > 0 {
+			v += "; unused: " + strings.Join(b.Unused, " ") + " (" + b.Fix + ")"
+		}
+		if b.Slow {
+			v = slowBuildText + ": " + v
+		}
+		add("cpu kernels", v)
+	}
 	var devs []string
 	for _, d := range m.Devices {
 		devs = append(devs, fmt.Sprintf("%s (%s, %s)", d.Name, d.Type, d.Description))
@@ -342,4 +356,38 @@ func banner(run Run) string {
 		s += ". Missing: " + strings.Join(miss, "; ")
 	}
 	return s
+}
+
+// slowBuildText marks a report of figures measured with llama.cpp's CPU kernels compiled
+// without the vector extensions of the CPU (llama.CPUBuild.Warning starts with it).
+const slowBuildText = "SLOW CPU BUILD"
+
+// slowBuild is the warning of a run whose results say that llama.cpp's CPU kernels left the
+// CPU's vector extensions unused, naming the models measured so when not all were; "" when
+// none was.
+func slowBuild(run Run) string {
+	var warning string
+	var slow []string
+	for _, m := range run.Models {
+		if b := m.Result.Meta.CPUBuild; b != nil && b.Slow {
+			warning = cmp.Or(warning, buildWarning(b))
+			slow = append(slow, m.Result.Name)
+		}
+	}
+	if b := run.meta().CPUBuild; warning == "" && b != nil && b.Slow {
+		warning = buildWarning(b)
+	}
+	if len(slow) > 0 && len(slow) < len(run.Models) {
+		warning += " Measured with it: " + strings.Join(slow, ", ") + "."
+	}
+	return warning
+}
+
+// buildWarning is the warning a slow build recorded, or one made of its fields.
+func buildWarning(b *metrics.CPUBuild) string {
+	if b.Warning != "" {
+		return b.Warning
+	}
+	return slowBuildText + ": llama.cpp's CPU kernels were compiled without " + strings.Join(b.Unused, " ") +
+		", which the CPU has. Build with " + b.Fix + "."
 }

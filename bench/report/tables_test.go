@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/eval"
 )
 
@@ -26,9 +26,9 @@ func TestCells(t *testing.T) {
 		{qualityCell(Row{Accuracy: value(0.875)}), "0.88"},
 		{chartName("mistral-7b-instruct-v0.2.Q4_K_M"), "mistral-7b-instruct-v0.2.Q4_K_M"},
 		{chartName("Meta-Llama-3.1-8B-Instruct-abliterated-uncensored.Q4_K_M"), "Meta-Llama-3.1-8B…-uncensored.Q4_K_M"},
-		{options(bench.Spec{Repetitions: 5, Warmup: 1, Threads: 2, FlashAttention: "on", KVCacheType: "q8_0", CPUOnly: true}),
+		{options(metrics.Spec{Repetitions: 5, Warmup: 1, Threads: 2, FlashAttention: "on", KVCacheType: "q8_0", CPUOnly: true}),
 			"reps 5, warmup 1, threads 2, flash on, kv q8_0, cpu only"},
-		{options(bench.Spec{Repetitions: 1, GPULayers: 12}), "reps 1, warmup 0, threads 0, flash , kv , gpu layers 12"},
+		{options(metrics.Spec{Repetitions: 1, GPULayers: 12}), "reps 1, warmup 0, threads 0, flash , kv , gpu layers 12"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) { assert.Equal(t, tt.want, tt.got) })
@@ -54,7 +54,7 @@ func TestByRank(t *testing.T) {
 func TestRunMeta(t *testing.T) {
 	run := h200Run(t)
 	assert.Equal(t, "NVIDIA H200", run.meta().GPUs[0].Name, "the first model's")
-	run.Meta = bench.Metadata{Timestamp: time.Unix(0, 0), Hostname: "laptop"}
+	run.Meta = metrics.Metadata{Timestamp: time.Unix(0, 0), Hostname: "laptop"}
 	assert.Equal(t, "laptop", run.meta().Hostname)
 	meta := metaTable(run)
 	assert.Contains(t, meta.Rows, []string{"host", "laptop"})

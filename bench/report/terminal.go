@@ -9,11 +9,15 @@ import (
 )
 
 // WriteTerminal writes the report's tables to w for a terminal: the INCOMPLETE banner when
-// the run stopped early, then the summary, speed and memory, quality, models and run tables,
+// the run stopped early, the SLOW CPU BUILD one when llama.cpp's CPU kernels left the CPU's
+// vector extensions unused, then the summary, speed and memory, quality, models and run tables,
 // each followed by its notes.
 func WriteTerminal(w io.Writer, run Run) error {
 	rows := Summarize(run)
-	if b := banner(run); b != "" {
+	for _, b := range []string{banner(run), slowBuild(run)} {
+		if b == "" {
+			continue
+		}
 		if _, err := fmt.Fprintf(w, "*** %s ***\n\n", b); err != nil {
 			return err
 		}

@@ -131,20 +131,7 @@ func TestIncompleteMarked(t *testing.T) {
 		}},
 	}
 	for _, tt := range tests {
-		outputs := map[string]string{}
-		for _, w := range textWriters {
-			var b bytes.Buffer
-			require.NoError(t, w.write(&b, tt.run))
-			outputs[w.name] = b.String()
-		}
-		var b bytes.Buffer
-		require.NoError(t, WriteJSON(&b, tt.run))
-		outputs["json"] = b.String()
-		b.Reset()
-		require.NoError(t, WriteHTML(&b, tt.run))
-		outputs["html"] = b.String()
-
-		for name, out := range outputs {
+		for name, out := range outputs(t, tt.run) {
 			t.Run(tt.name+"/"+name, func(t *testing.T) {
 				if name == "json" {
 					assert.Contains(t, out, `"complete": false`)
@@ -160,6 +147,24 @@ func TestIncompleteMarked(t *testing.T) {
 			})
 		}
 	}
+}
+
+// outputs renders run in every format: the text writers', "json" and "html".
+func outputs(t *testing.T, run Run) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, w := range textWriters {
+		var b bytes.Buffer
+		require.NoError(t, w.write(&b, run))
+		out[w.name] = b.String()
+	}
+	var b bytes.Buffer
+	require.NoError(t, WriteJSON(&b, run))
+	out["json"] = b.String()
+	b.Reset()
+	require.NoError(t, WriteHTML(&b, run))
+	out["html"] = b.String()
+	return out
 }
 
 // contains is assert.Contains without printing the whole output on failure.

@@ -28,11 +28,13 @@ import (
 	"time"
 
 	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/bench/report"
 	"github.com/local-llm-bench/llmbench/eval"
 	"github.com/local-llm-bench/llmbench/gguf"
 	"github.com/local-llm-bench/llmbench/llama"
 	"github.com/local-llm-bench/llmbench/models"
+	"github.com/local-llm-bench/llmbench/models/twin"
 )
 
 func main() {
@@ -147,7 +149,7 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) (int, 
 
 	rep := report.Run{Complete: true}
 	for i, t := range targets {
-		file := filepath.Join(c.out, bench.FileName(t.name)+".json")
+		file := filepath.Join(c.out, metrics.FileName(t.name)+".json")
 		if c.resume {
 			if m, ok := loadDone(file); ok {
 				fmt.Fprintf(stderr, "compare: %s: kept from %s\n", t.name, file)
@@ -157,7 +159,7 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) (int, 
 		}
 		m, err := measure(ctx, c, t, mon, stop, prog)
 		rep.Models = append(rep.Models, m)
-		if serr := bench.SaveJSON(file, m); serr != nil {
+		if serr := metrics.SaveJSON(file, m); serr != nil {
 			return 1, serr
 		}
 		if err != nil {
@@ -199,7 +201,7 @@ func loadDone(path string) (report.Model, bool) {
 		return report.Model{}, false
 	}
 	var m report.Model
-	if json.Unmarshal(data, &m) != nil || !m.Result.Complete || m.Result.Schema != bench.Schema {
+	if json.Unmarshal(data, &m) != nil || !m.Result.Complete || m.Result.Schema != metrics.Schema {
 		return report.Model{}, false
 	}
 	return m, true
@@ -224,8 +226,8 @@ func measure(ctx context.Context, c config, t target, mon bench.Monitor, stop <-
 }
 
 // specFor sizes the workloads: the defaults on a GPU, less on the CPU, least with -quick.
-func specFor(c config, t target) bench.Spec {
-	spec := bench.Spec{Name: t.name, Model: t.path, CPUOnly: c.cpu}
+func specFor(c config, t target) metrics.Spec {
+	spec := metrics.Spec{Name: t.name, Model: t.path, CPUOnly: c.cpu}
 	gpu := llama.HasGPU() && !c.cpu
 	switch {
 	case c.quick:
@@ -244,7 +246,7 @@ func specFor(c config, t target) bench.Spec {
 }
 
 // quality asks the math questions through the model's chat template.
-func quality(ctx context.Context, c config, t target, spec bench.Spec, stop <-chan struct{}, prog *progress) (*eval.Report, error) {
+func quality(ctx context.Context, c config, t target, spec metrics.Spec, stop <-chan struct{}, prog *progress) (*eval.Report, error) {
 	items, err := eval.QA()
 	if err != nil {
 		return nil, err
@@ -253,7 +255,7 @@ func quality(ctx context.Context, c config, t target, spec bench.Spec, stop <-ch
 		items = append(items, eval.Arithmetic(c.evalExtra, 1)...)
 		items = append(items, eval.WordProblems(c.evalExtra, 1)...)
 	}
-	m, err := bench.LoadLlama(t.path, spec.ModelOptions()...)
+	m, err := bench.LoadLlama(t.path, bench.ModelOptions(spec)...)
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +359,7 @@ func twins(ctx context.Context, prog *progress) ([]target, error) {
 			}
 			fmt.Fprintf(prog.w, "compare: writing the synthetic twin of %s to %s (F16, then Q4_K_M)\n", spec.ID, path)
 			start := time.Now()
-			if err := models.WriteTwin(spec, path, llama.FileTypeQ4_K_M, 1, prog.writing(spec.ID)); err != nil {
+			if err := twin.Write(spec, path, llama.FileTypeQ4_K_M, 1, prog.writing(spec.ID)); err != nil {
 				return nil, err
 			}
 			prog.endLine()

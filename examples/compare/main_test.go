@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/local-llm-bench/llmbench/bench/report"
 	"github.com/local-llm-bench/llmbench/gguf"
 )
 
@@ -158,6 +160,28 @@ func TestInterruptKeepsFinishedModelsAndMarksTheReport(t *testing.T) {
 		assert.False(t, strings.HasSuffix(e.Name(), ".tmp"), "half-written file left: %s", e.Name())
 	}
 	assert.Contains(t, stdout.String(), "INCOMPLETE")
+}
+
+func TestAFailingModelIsRecordedAndTheNextOneRuns(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "results")
+	bad := filepath.Join(dir, "broken.gguf")
+	require.NoError(t, os.WriteFile(bad, []byte("GGUF but not much else"), 0o644))
+	models := tiny(t, dir, "tiny-llama") + "," + bad + "," + tiny(t, dir, "tiny-gemma2")
+	var stdout, stderr bytes.Buffer
+	code, err := run(context.Background(), []string{"-models", models, "-quick", "-quality=false", "-out", out}, &stdout, &stderr)
+	assert.Equal(t, 1, code)
+	require.ErrorContains(t, err, "broken: incomplete")
+	assert.Contains(t, stderr.String(), "compare: broken: ")
+	for name, complete := range map[string]bool{"tiny-llama": true, "broken": false, "tiny-gemma2": true} {
+		data, err := os.ReadFile(filepath.Join(out, name+".json"))
+		require.NoError(t, err, name)
+		var m report.Model
+		require.NoError(t, json.Unmarshal(data, &m), name)
+		assert.Equal(t, complete, m.Result.Complete, name)
+		assert.Equal(t, complete, m.Result.Error == "", name)
+	}
+	assert.FileExists(t, filepath.Join(out, "tiny-gemma2_metrics.csv"), "the model after the failure was measured")
 }
 
 func TestFlagErrors(t *testing.T) {

@@ -16,10 +16,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"time"
 
 	"github.com/olekukonko/tablewriter"
 
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/llama"
 	"github.com/local-llm-bench/llmbench/models"
 )
@@ -121,32 +121,29 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	genOpts := llama.GenerateOptions{MaxTokens: c.n, IgnoreEOG: c.ignoreEOG, Temperature: float32(c.temp), Seed: uint32(c.seed)}
 
-	var first, last time.Time
-	start := time.Now()
+	timer := metrics.NewTokenTimer(c.n)
+	timer.Start()
 	res, err := sess.Generate(ctx, prompt, genOpts, func(t llama.Token) bool {
-		now := time.Now()
-		if t.Index == 0 {
-			first = now
-		}
-		last = now
+		timer.Token()
 		fmt.Fprint(stdout, t.Text)
 		return true
 	})
+	timer.Stop()
 	fmt.Fprintln(stdout)
 	if err != nil {
 		return err
 	}
-	return summary(stdout, model.Info(), templated, res, start, first, last)
+	return summary(stdout, model.Info(), templated, res, timer)
 }
 
-func summary(w io.Writer, info llama.Info, templated bool, res llama.Result, start, first, last time.Time) error {
+func summary(w io.Writer, info llama.Info, templated bool, res llama.Result, timer *metrics.TokenTimer) error {
 	ttft := "-"
 	tps := "-"
-	if res.Tokens > 0 {
-		ttft = fmt.Sprintf("%.1f ms", first.Sub(start).Seconds()*1000)
+	if d, ok := timer.TTFT(); ok {
+		ttft = fmt.Sprintf("%.1f ms", metrics.Millis(d))
 	}
-	if res.Tokens > 1 {
-		tps = fmt.Sprintf("%.1f", float64(res.Tokens-1)/last.Sub(first).Seconds())
+	if r, ok := timer.DecodeTPS(); ok {
+		tps = fmt.Sprintf("%.1f", r)
 	}
 	engine := "-"
 	if r := res.Perf.EvalTokensPerSecond(); r > 0 {

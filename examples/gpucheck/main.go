@@ -33,6 +33,7 @@ import (
 	"github.com/olekukonko/tablewriter"
 
 	"github.com/local-llm-bench/llmbench/bench"
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/llama"
 )
 
@@ -55,9 +56,9 @@ func main() {
 
 // Check is what gpucheck measured on one model.
 type Check struct {
-	Model  string       `json:"model"`
-	Card   string       `json:"card"`
-	Result bench.Result `json:"result"`
+	Model  string         `json:"model"`
+	Card   string         `json:"card"`
+	Result metrics.Result `json:"result"`
 	// GenRatio and PromptRatio are tokens/s at the callback ÷ llama.cpp's own (means), of
 	// generation and of the prompt.
 	GenRatio    float64 `json:"gen_ratio"`
@@ -144,8 +145,8 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 
 	var checks []Check
 	for _, p := range strings.Split(*paths, ",") {
-		spec := bench.Spec{Model: p, Repetitions: *reps, PromptTokens: *prompt, GenTokens: *gen,
-			Workloads: []bench.Workload{bench.WorkloadPrompt, bench.WorkloadGenerate}, SkipHash: true}
+		spec := metrics.Spec{Model: p, Repetitions: *reps, PromptTokens: *prompt, GenTokens: *gen,
+			Workloads: []metrics.Workload{metrics.WorkloadPrompt, metrics.WorkloadGenerate}, SkipHash: true}
 		c, err := check(ctx, spec, mon, stderr)
 		if err != nil {
 			return 1, err
@@ -156,7 +157,7 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 		}
 		checks = append(checks, c)
 		if *out != "" {
-			if err := bench.SaveJSON(filepath.Join(*out, bench.FileName(c.Model)+".json"), c); err != nil {
+			if err := metrics.SaveJSON(filepath.Join(*out, metrics.FileName(c.Model)+".json"), c); err != nil {
 				return 1, err
 			}
 		}
@@ -199,7 +200,7 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 		}
 		failed = failed || !o.IsOOM || !o.Recovered || !o.ContextsOK || o.AfterMiB-checks[0].AfterCloseMiB > 64
 		if *out != "" {
-			if err := bench.SaveJSON(filepath.Join(*out, "oom.json"), o); err != nil {
+			if err := metrics.SaveJSON(filepath.Join(*out, "oom.json"), o); err != nil {
 				return 1, err
 			}
 		}
@@ -338,6 +339,7 @@ func samplerRuns(ctx context.Context, path string, gen, pairs int, mon *bench.NV
 	}
 	defer s.Close()
 	prompt := bosPrompt(m)
+	timer := metrics.NewTokenTimer(gen)
 	for i := range 2*pairs + 2 {
 		monitored := i%4 == 0 || i%4 == 3 // with, without, without, with
 		var probe bench.Probe
@@ -349,14 +351,12 @@ func samplerRuns(ctx context.Context, path string, gen, pairs int, mon *bench.NV
 		if err := s.Reset(); err != nil {
 			return nil, nil, err
 		}
-		var first, last time.Time
-		res, err := s.GenerateTokens(ctx, prompt, llama.GenerateOptions{MaxTokens: gen, IgnoreEOG: true}, func(t llama.Token) bool {
-			last = time.Now()
-			if t.Index == 0 {
-				first = last
-			}
+		timer.Start()
+		_, err := s.GenerateTokens(ctx, prompt, llama.GenerateOptions{MaxTokens: gen, IgnoreEOG: true}, func(llama.Token) bool {
+			timer.Token()
 			return true
 		})
+		timer.Stop()
 		if monitored {
 			if _, serr := probe.Stop(); serr != nil && err == nil {
 				err = serr
@@ -368,7 +368,10 @@ func samplerRuns(ctx context.Context, path string, gen, pairs int, mon *bench.NV
 		if i < 2 {
 			continue
 		}
-		tps := float64(res.Tokens-1) / last.Sub(first).Seconds()
+		tps, ok := timer.DecodeTPS()
+		if !ok {
+			return nil, nil, fmt.Errorf("generation %d: %d tokens, no decode rate", i, timer.Tokens())
+		}
 		if monitored {
 			with = append(with, tps)
 		} else {
@@ -387,11 +390,11 @@ func bosPrompt(m *llama.Model) []int32 {
 }
 
 // measures finds the prompt and generation measures of a result, nil where there is none.
-func measures(r *bench.Result) (tg, pp *bench.Measure) {
+func measures(r *metrics.Result) (tg, pp *metrics.Measure) {
 	return r.Measure(fmt.Sprintf("tg%d", r.Spec.GenTokens)), r.Measure(fmt.Sprintf("pp%d", r.Spec.PromptTokens))
 }
 
-func check(ctx context.Context, spec bench.Spec, mon *bench.NVMLMonitor, log io.Writer) (Check, error) {
+func check(ctx context.Context, spec metrics.Spec, mon *bench.NVMLMonitor, log io.Writer) (Check, error) {
 	progress := func(e bench.Event) {
 		fmt.Fprintf(log, "%s %s %d/%d\n", e.Name, e.Label, e.Rep, e.Reps)
 	}
@@ -423,7 +426,7 @@ func check(ctx context.Context, spec bench.Spec, mon *bench.NVMLMonitor, log io.
 	if c.WithMonitorTPS, c.WithoutMonitorTPS, err = samplerRuns(ctx, spec.Model, spec.GenTokens, 2*spec.Repetitions, mon); err != nil {
 		return c, err
 	}
-	c.SamplerCost = 1 - bench.Summarize(c.WithMonitorTPS).Mean/bench.Summarize(c.WithoutMonitorTPS).Mean
+	c.SamplerCost = 1 - metrics.Summarize(c.WithMonitorTPS).Mean/metrics.Summarize(c.WithoutMonitorTPS).Mean
 	if c.SamplerCost > maxSamplerCost {
 		c.Failures = append(c.Failures, fmt.Sprintf("sampler cost %.4f > %.2f", c.SamplerCost, maxSamplerCost))
 	}
@@ -436,7 +439,7 @@ func check(ctx context.Context, spec bench.Spec, mon *bench.NVMLMonitor, log io.
 
 // compareSMI generates a long reply with the sampler running and asks nvidia-smi for this
 // process's memory half way through.
-func compareSMI(ctx context.Context, c *Check, spec bench.Spec, mon *bench.NVMLMonitor) error {
+func compareSMI(ctx context.Context, c *Check, spec metrics.Spec, mon *bench.NVMLMonitor) error {
 	m, err := llama.Load(spec.Model)
 	if err != nil {
 		return err
@@ -517,7 +520,7 @@ func ratio(a, b float64) float64 {
 	return a / b
 }
 
-func table(w io.Writer, gpu bench.GPUInfo, checks []Check) error {
+func table(w io.Writer, gpu metrics.GPUInfo, checks []Check) error {
 	fmt.Fprintf(w, "%s, driver %s, CUDA %s\n", gpu.Name, gpu.DriverVersion, gpu.CUDAVersion)
 	t := tablewriter.NewWriter(w)
 	t.Header("model", "tg tok/s callback", "tg tok/s llama.cpp", "ratio", "pp tok/s callback", "pp tok/s llama.cpp", "ratio",

@@ -20,7 +20,7 @@ import (
 
 	"github.com/local-llm-bench/llmbench/gguf"
 	"github.com/local-llm-bench/llmbench/llama"
-	"github.com/local-llm-bench/llmbench/models"
+	"github.com/local-llm-bench/llmbench/models/twin"
 )
 
 func main() {
@@ -88,7 +88,7 @@ func synth(w io.Writer, spec gguf.Spec, ftype llama.FileType, out string, seed i
 			fmt.Fprintf(w, "  writing F16: %5.1f%% of %.2f GB\n", 100*float64(done)/float64(total), float64(total)/1e9)
 		}
 	}
-	if err := models.WriteTwin(spec, out, ftype, seed, progress); err != nil {
+	if err := twin.Write(spec, out, ftype, seed, progress); err != nil {
 		return err
 	}
 	st, err := os.Stat(out)

@@ -1,4 +1,8 @@
-package models
+// Package twin writes synthetic twins of models: GGUF files with a model's exact architecture,
+// shapes, vocabulary and special tokens and random weights, quantized by llama.cpp's own
+// quantizer, on which speed and memory are measured like the real model's. It needs cgo
+// (package llama); the catalog in package models does not.
+package twin
 
 import (
 	"fmt"
@@ -9,11 +13,11 @@ import (
 	"github.com/local-llm-bench/llmbench/llama"
 )
 
-// WriteTwin writes the synthetic twin of spec to path: random F16 weights of the spec's
+// Write writes the synthetic twin of spec to path: random F16 weights of the spec's
 // shapes, quantized to ftype with llama.cpp's own quantizer (FileTypeF16 keeps the F16 file).
 // The F16 intermediate, 5 to 15 GB for the reference models, is written next to path and
 // removed afterwards, also on failure. progress, when set, sees the F16 bytes written.
-func WriteTwin(spec gguf.Spec, path string, ftype llama.FileType, seed int64, progress func(written, total int64)) error {
+func Write(spec gguf.Spec, path string, ftype llama.FileType, seed int64, progress func(written, total int64)) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("twin %s: %w", spec.ID, err)
 	}

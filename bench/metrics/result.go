@@ -1,4 +1,4 @@
-package bench
+package metrics
 
 import "time"
 
@@ -122,8 +122,6 @@ type Call struct {
 	EnginePromptMs  float64    `json:"engine_prompt_ms"`
 	EngineEvalMs    float64    `json:"engine_eval_ms"`
 	GPU             *GPUSample `json:"gpu,omitempty"`
-
-	itl []float64 // the intervals, pooled into the Measure
 }
 
 // GPUMeasure aggregates the GPU samples of a Measure's calls.

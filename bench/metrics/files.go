@@ -1,11 +1,23 @@
-package bench
+package metrics
 
 import (
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 )
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// FileName turns a result's name into a safe file name stem.
+func FileName(name string) string {
+	s := unsafeName.ReplaceAllString(name, "_")
+	if s == "" || s == "." || s == ".." {
+		s = "model"
+	}
+	return s
+}
 
 // WriteFileAtomic writes data to path through a temporary file in the same folder, synced and
 // renamed into place, so that path holds either its old content or the whole new one, never a
