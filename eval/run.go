@@ -102,6 +102,10 @@ type RunOptions struct {
 	MaxTokens int
 	// Progress, when set, is called after each question with the count done so far.
 	Progress func(done, total int, row Row)
+
+	// now reads the clock that times each reply; time.Now when nil. Tests set it so that the
+	// latencies they check do not depend on the machine's speed.
+	now func() time.Time
 }
 
 // Run asks each item's question through c and grades the replies (see [Grade]), measuring each
@@ -124,6 +128,10 @@ func Run(ctx context.Context, c Chatter, items []Item, opts RunOptions) (Report,
 	if maxTokens == 0 {
 		maxTokens = DefaultMaxTokens
 	}
+	now := opts.now
+	if now == nil {
+		now = time.Now
+	}
 	rows := make([]Row, 0, len(items))
 	for i, it := range items {
 		if err := ctx.Err(); err != nil {
@@ -131,9 +139,9 @@ func Run(ctx context.Context, c Chatter, items []Item, opts RunOptions) (Report,
 		}
 		messages := append(append(make([]Message, 0, len(prefix)+1), prefix...),
 			Message{RoleUser, opts.userTurn(it.Question)})
-		start := time.Now()
+		start := now()
 		text, tokens, err := c.Chat(ctx, messages, maxTokens)
-		latency := time.Since(start)
+		latency := now().Sub(start)
 		if ctxErr := ctx.Err(); ctxErr != nil {
 			return Summarize(rows), ctxErr
 		}

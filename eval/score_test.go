@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -90,14 +91,25 @@ func TestSummarize(t *testing.T) {
 	assert.Zero(t, empty.CI95Low)
 	assert.Equal(t, 1.0, empty.CI95High)
 
-	r := Summarize([]Row{
-		{Correct: true, Found: true, Latency: time.Second, Tokens: 10},
-		{Found: true, Latency: 3 * time.Second, Tokens: 30},
-	})
-	assert.Equal(t, 2*time.Second, r.MeanLatency)
-	assert.InDelta(t, 20.0, r.MeanTokens, 1e-15)
-	assert.Equal(t, 1, r.Correct)
-	assert.Equal(t, 2, r.Found)
+	// Ten rows: the first seven right, the first nine with a number found; row i took
+	// (i+1) × 100 ms and 3(i+1) tokens.
+	rows := make([]Row, 10)
+	for i := range rows {
+		rows[i] = Row{ID: fmt.Sprint(i), Correct: i < 7, Found: i < 9,
+			Latency: time.Duration(i+1) * 100 * time.Millisecond, Tokens: 3 * (i + 1)}
+	}
+	r := Summarize(rows)
+	assert.Equal(t, rows, r.Rows)
+	assert.Equal(t, 7, r.Correct)
+	assert.Equal(t, 10, r.Total)
+	assert.Equal(t, 9, r.Found)
+	assert.InDelta(t, 0.7, r.Accuracy, 1e-15)
+	// 7/10 solved by hand from the quadratic (p̂-p)² = z²p(1-p)/n, z = 1.959964:
+	// 1.384146 p² − 1.784146 p + 0.49 = 0 gives p = 0.396778 and 0.892209.
+	assert.InDelta(t, 0.396778, r.CI95Low, 5e-7)
+	assert.InDelta(t, 0.892209, r.CI95High, 5e-7)
+	assert.Equal(t, 550*time.Millisecond, r.MeanLatency, "(100 + 200 + … + 1000 ms) / 10")
+	assert.InDelta(t, 16.5, r.MeanTokens, 1e-15, "(3 + 6 + … + 30) / 10")
 }
 
 func TestReportJSON(t *testing.T) {

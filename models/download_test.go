@@ -37,18 +37,29 @@ func TestParseContentRange(t *testing.T) {
 
 func TestMeterThrottles(t *testing.T) {
 	var got []Progress
-	m := &meter{fn: func(p Progress) { got = append(got, p) }, base: 10, total: 1000}
-	m.report(0, true)
-	for i := range 1000 {
-		m.report(int64(i), false)
+	at := time.Unix(1_700_000_000, 0)
+	m := &meter{fn: func(p Progress) { got = append(got, p) }, base: 10, total: 1000,
+		now: func() time.Time { return at }}
+	step := func(d time.Duration, n int64, force bool) {
+		at = at.Add(d)
+		m.report(n, force)
 	}
-	m.report(990, true)
-	assert.LessOrEqual(t, len(got), 4, "a fast loop reports about ten times a second")
-	assert.Equal(t, Progress{Downloaded: 1000, Total: 1000}, got[len(got)-1])
-
-	time.Sleep(progressInterval)
-	m.report(500, false)
-	assert.Equal(t, int64(510), got[len(got)-1].Downloaded, "reports again after the interval")
+	step(0, 0, true)                      // the first report of a file: forced
+	step(0, 1, false)                     // at once after it: held back
+	step(progressInterval-1, 2, false)    // a nanosecond short of the interval: held back
+	step(1, 3, false)                     // the interval since the last report: let through
+	step(progressInterval/2, 4, false)    // held back
+	step(progressInterval/2, 5, false)    // the interval since the last report again
+	step(3*progressInterval, 6, false)    // any time later
+	step(0, 990, true)                    // the last report: forced, however soon
+	step(progressInterval/10, 991, false) // a forced report restarts the interval
+	assert.Equal(t, []Progress{
+		{Downloaded: 10, Total: 1000},
+		{Downloaded: 13, Total: 1000},
+		{Downloaded: 15, Total: 1000},
+		{Downloaded: 16, Total: 1000},
+		{Downloaded: 1000, Total: 1000},
+	}, got)
 
 	(&meter{}).report(1, true) // no callback: nothing to do
 }

@@ -1,6 +1,8 @@
 package nvml
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
@@ -8,16 +10,23 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestNew runs the real NVML: on machines without a driver (CI, this project's CPU machines)
-// New must return ErrUnavailable, not panic; on a GPU machine it must work.
+// TestNew runs the real NVML. Whether New must work here is decided apart from NVML: the
+// NVIDIA kernel driver, when loaded, shows in /proc/driver/nvidia/version (and a GPU
+// container gets /dev/nvidiactl). Without it (CI, this project's CPU machines) New must
+// return ErrUnavailable, not panic; with it, New must work.
 func TestNew(t *testing.T) {
 	c, err := New()
-	if err != nil {
-		assert.ErrorIs(t, err, ErrUnavailable)
+	driver := nvidiaDriver()
+	if driver == "" {
+		require.ErrorIs(t, err, ErrUnavailable, "no NVIDIA driver here, yet New did not say NVML is unavailable")
 		assert.Nil(t, c)
-		t.Logf("no NVML here, as expected without a driver: %v", err)
+		var nerr *Error
+		require.ErrorAs(t, err, &nerr)
+		assert.Equal(t, "init", nerr.Op)
+		t.Logf("no NVIDIA driver here, and New says so: %v", err)
 		return
 	}
+	require.NoError(t, err, "the NVIDIA driver is loaded (%s exists), so NVML must initialise", driver)
 	defer func() { assert.NoError(t, c.Close()) }()
 	gpus, err := c.GPUs()
 	require.NoError(t, err)
@@ -35,12 +44,34 @@ func TestNew(t *testing.T) {
 	for _, s := range snaps {
 		t.Logf("gpu %d: used %d MiB, power %.1f W, processes %+v", s.Index, s.UsedBytes>>20, s.PowerW, s.Processes)
 	}
-	s, err := c.StartSampler()
+	// No ticks: the readings are Start's and Stop's alone, however long the two calls take.
+	s, err := c.StartSampler(newManual().options()...)
 	require.NoError(t, err)
 	st, err := s.Stop()
 	require.NoError(t, err)
 	t.Logf("sampler: %+v", st)
 	assert.Equal(t, 2, st.Samples)
+}
+
+// nvidiaDriver returns a file that shows the NVIDIA kernel driver is loaded here, or "".
+func nvidiaDriver() string {
+	for _, p := range []string{"/proc/driver/nvidia/version", "/dev/nvidiactl"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// TestNewWithoutLibrary goes through go-nvml's real loader to a library that is not there: what
+// New meets on a machine without a driver, checked on every machine.
+func TestNewWithoutLibrary(t *testing.T) {
+	lib := nvml.New(nvml.WithLibraryPath(filepath.Join(t.TempDir(), "libnvidia-ml.so.1")))
+	c, err := NewWithInterface(lib)
+	assert.Nil(t, c)
+	require.ErrorIs(t, err, ErrUnavailable)
+	assert.ErrorIs(t, err, nvml.ERROR_LIBRARY_NOT_FOUND)
+	assert.EqualError(t, err, "NVML unavailable: init: ERROR_LIBRARY_NOT_FOUND")
 }
 
 func TestNewWithInterface(t *testing.T) {

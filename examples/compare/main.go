@@ -117,8 +117,9 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) (int, 
 		case <-ctx.Done():
 			return
 		}
-		fmt.Fprintln(stderr, "\ncompare: stopping after the measurement under way (Ctrl-C again to stop now)")
+		// Stop is closed before the message, so that whoever reads it knows the stop is set.
 		close(stop)
+		fmt.Fprintln(stderr, "\ncompare: stopping after the measurement under way (Ctrl-C again to stop now)")
 		select {
 		case <-sigs:
 			cancel()

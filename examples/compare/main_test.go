@@ -4,37 +4,78 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/bench/report"
 	"github.com/local-llm-bench/llmbench/gguf"
 )
 
-// The test binary doubles as the program: with COMPARE_MAIN set it runs main with the
-// arguments after "--", so a test can interrupt a real process.
+// The test binary doubles as the program: with COMPARE_INTERRUPT_AT set it runs compare with
+// the arguments after "--", interrupting itself at the progress line that starts with that
+// text (see interrupter), so that a test can stop a real process at a known point.
 func TestMain(m *testing.M) {
-	if os.Getenv("COMPARE_MAIN") != "" {
+	if at := os.Getenv("COMPARE_INTERRUPT_AT"); at != "" {
 		for i, a := range os.Args {
 			if a == "--" {
 				os.Args = append([]string{"compare"}, os.Args[i+1:]...)
 				break
 			}
 		}
-		main()
-		return
+		stderr := &interrupter{w: os.Stderr, at: at, handled: make(chan struct{})}
+		code, err := run(context.Background(), os.Args[1:], os.Stdout, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "compare:", err)
+		}
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
+}
+
+// interrupter passes what compare writes to stderr on to w. The write of the first line that
+// starts with at (a progress line, written just before a measurement starts) sends this
+// process SIGINT and returns only once compare has taken the signal, which it says in a line
+// of its own. The signal thus lands while that measurement is under way, however fast the
+// machine.
+type interrupter struct {
+	w       io.Writer
+	at      string
+	sent    atomic.Bool
+	handled chan struct{}
+	once    sync.Once
+}
+
+func (i *interrupter) Write(p []byte) (int, error) {
+	n, err := i.w.Write(p)
+	line := string(p)
+	if strings.Contains(line, "stopping after the measurement under way") {
+		i.once.Do(func() { close(i.handled) })
+	}
+	if strings.HasPrefix(line, i.at) && i.sent.CompareAndSwap(false, true) {
+		self, ferr := os.FindProcess(os.Getpid())
+		if ferr == nil {
+			ferr = self.Signal(os.Interrupt)
+		}
+		if ferr != nil {
+			return n, ferr
+		}
+		<-i.handled
+	}
+	return n, err
 }
 
 func tiny(t *testing.T, dir, id string) string {
@@ -116,42 +157,40 @@ func TestCatalogModelsMissingAreDownloaded(t *testing.T) {
 func TestInterruptKeepsFinishedModelsAndMarksTheReport(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "results")
-	// The second model is some ten times the work of a tiny one a token, so the signal lands
-	// while it is measured.
-	slow, ok := gguf.TinySpec("tiny-llama")
-	require.True(t, ok)
-	slow.ID, slow.Name = "slow-llama", "slow-llama"
-	slow.Layers, slow.Embd, slow.Heads, slow.KVHeads, slow.HeadDim, slow.FF = 6, 1024, 8, 4, 128, 2048
-	models := tiny(t, dir, "tiny-phi3") + "," + write(t, dir, slow)
+	models := strings.Join([]string{tiny(t, dir, "tiny-phi3"), tiny(t, dir, "tiny-llama"), tiny(t, dir, "tiny-gemma2")}, ",")
+	// SIGINT lands during the first timed prompt run of the second model.
+	at := "tiny-llama: pp128 " + bar(1, 2)
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "-models", models, "-quick", "-out", out, "-quality=false")
-	cmd.Env = append(os.Environ(), "COMPARE_MAIN=1")
+	cmd.Env = append(os.Environ(), "COMPARE_INTERRUPT_AT="+at)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Start())
-	first := filepath.Join(out, "tiny-phi3.json")
-	deadline := time.Now().Add(5 * time.Minute)
-	for {
-		if _, err := os.Stat(first); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("the first model never finished: %s", stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
-	err := cmd.Wait()
+	err := cmd.Run()
 	var exit *exec.ExitError
 	require.ErrorAs(t, err, &exit, stderr.String())
 	assert.Equal(t, 1, exit.ExitCode())
+	assert.Contains(t, stderr.String(), at)
 	assert.Contains(t, stderr.String(), "stopping after the measurement under way")
 	assert.Contains(t, stderr.String(), "incomplete")
+
+	// The model measured before the signal is kept whole.
+	first := readResult(t, filepath.Join(out, "tiny-phi3.json"))
+	assert.True(t, first.Complete)
+	assert.Equal(t, []string{"pp128", "tg32", "chat"}, labels(first))
+	// The one under way keeps the measurement that was running, and nothing after it.
+	second := readResult(t, filepath.Join(out, "tiny-llama.json"))
+	assert.False(t, second.Complete)
+	assert.Equal(t, []string{"pp128"}, labels(second))
+	assert.Equal(t, 1, second.Measure("pp128").Reps)
+	assert.Contains(t, second.Skipped, "pp128: stopped after 1 of 2 repetitions")
+	// The next one never starts.
+	assert.NoFileExists(t, filepath.Join(out, "tiny-gemma2.json"))
+	assert.Contains(t, stderr.String(), "tiny-gemma2: not started")
+	assert.NotContains(t, stderr.String(), "tiny-gemma2: loading")
 
 	md, err := os.ReadFile(filepath.Join(out, "report.md"))
 	require.NoError(t, err)
 	assert.Contains(t, string(md), "INCOMPLETE")
-	for _, f := range []string{"tiny-phi3_metrics.csv", "tiny-phi3.json", "slow-llama.json", "report.html", "summary.json"} {
+	for _, f := range []string{"tiny-phi3_metrics.csv", "report.html", "summary.json"} {
 		assert.FileExists(t, filepath.Join(out, f))
 	}
 	entries, err := os.ReadDir(out)
@@ -182,6 +221,25 @@ func TestAFailingModelIsRecordedAndTheNextOneRuns(t *testing.T) {
 		assert.Equal(t, complete, m.Result.Error == "", name)
 	}
 	assert.FileExists(t, filepath.Join(out, "tiny-gemma2_metrics.csv"), "the model after the failure was measured")
+}
+
+// readResult reads the results of one model that compare wrote.
+func readResult(t *testing.T, path string) metrics.Result {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var m report.Model
+	require.NoError(t, json.Unmarshal(data, &m))
+	return m.Result
+}
+
+// labels lists the labels of res's measures, in order.
+func labels(res metrics.Result) []string {
+	var out []string
+	for _, m := range res.Measures {
+		out = append(out, m.Label)
+	}
+	return out
 }
 
 func TestFlagErrors(t *testing.T) {
