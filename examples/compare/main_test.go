@@ -25,25 +25,31 @@ import (
 	"github.com/local-llm-bench/llmbench/gguf"
 )
 
-// The test binary doubles as the program: with COMPARE_INTERRUPT_AT set it runs compare with
-// the arguments after "--", interrupting itself at the progress line that starts with that
-// text (see interrupter), so that a test can stop a real process at a known point.
+// TestMain lets the test binary double as the program: with COMPARE_MAIN set it runs compare
+// with the arguments after "--"; with COMPARE_INTERRUPT_AT set it does so too, interrupting
+// itself at the progress line that starts with that text (see interrupter), so that a test can
+// stop a real process at a known point.
 func TestMain(m *testing.M) {
-	if at := os.Getenv("COMPARE_INTERRUPT_AT"); at != "" {
-		for i, a := range os.Args {
-			if a == "--" {
-				os.Args = append([]string{"compare"}, os.Args[i+1:]...)
-				break
-			}
-		}
-		stderr := &interrupter{w: os.Stderr, at: at, handled: make(chan struct{})}
-		code, err := run(context.Background(), os.Args[1:], os.Stdout, stderr)
-		if err != nil {
-			fmt.Fprintln(stderr, "compare:", err)
-		}
-		os.Exit(code)
+	at := os.Getenv("COMPARE_INTERRUPT_AT")
+	if at == "" && os.Getenv("COMPARE_MAIN") == "" {
+		os.Exit(m.Run())
 	}
-	os.Exit(m.Run())
+	for i, a := range os.Args {
+		if a == "--" {
+			os.Args = append([]string{"compare"}, os.Args[i+1:]...)
+			break
+		}
+	}
+	if at == "" {
+		main()
+		return
+	}
+	stderr := &interrupter{w: os.Stderr, at: at, handled: make(chan struct{})}
+	code, err := run(context.Background(), os.Args[1:], os.Stdout, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "compare:", err)
+	}
+	os.Exit(code)
 }
 
 // interrupter passes what compare writes to stderr on to w. The write of the first line that
