@@ -82,20 +82,24 @@ func TestChatterAnswersTheMathQuestionsOnTheDefaultModel(t *testing.T) {
 	require.Len(t, items, 10)
 	rep, err := eval.Run(context.Background(), Chatter(m, s), items, eval.RunOptions{MaxTokens: 192})
 	require.NoError(t, err)
+	// The score itself is the model's (SmolLM2-135M may get none right); the summary's
+	// arithmetic is checked on known rows in package eval. What is checked here is the Chatter.
 	assert.Equal(t, 10, rep.Total)
-	assert.GreaterOrEqual(t, rep.Accuracy, 0.0)
-	assert.LessOrEqual(t, rep.Accuracy, 1.0)
-	assert.Equal(t, float64(rep.Correct)/10, rep.Accuracy)
-	assert.LessOrEqual(t, rep.CI95Low, rep.Accuracy)
-	assert.GreaterOrEqual(t, rep.CI95High, rep.Accuracy)
 	require.Len(t, rep.Rows, 10)
-	for _, row := range rep.Rows {
-		assert.NotEmpty(t, row.ID)
-		assert.NotEmpty(t, row.Question)
+	for i, row := range rep.Rows {
+		assert.Equal(t, items[i].ID, row.ID)
 		assert.NotEmpty(t, row.Response, row.ID)
 		assert.Positive(t, row.Tokens, row.ID)
+		assert.LessOrEqual(t, row.Tokens, 192, "%s: the reply keeps to MaxTokens", row.ID)
 		assert.Positive(t, row.Latency, row.ID)
 		assert.NotEmpty(t, row.Method, row.ID)
 	}
+	// Greedy decoding after a reset: the first question asked again, after nine other chats on
+	// the same session, gets the same reply.
+	again, err := eval.Run(context.Background(), Chatter(m, s), items[:1], eval.RunOptions{MaxTokens: 192})
+	require.NoError(t, err)
+	require.Len(t, again.Rows, 1)
+	assert.Equal(t, rep.Rows[0].Response, again.Rows[0].Response)
+	assert.Equal(t, rep.Rows[0].Tokens, again.Rows[0].Tokens)
 	t.Logf("SmolLM2-135M on the 10 questions: %d/10 correct, 95%% CI [%.2f, %.2f]", rep.Correct, rep.CI95Low, rep.CI95High)
 }
