@@ -65,26 +65,36 @@ func envInt(b *testing.B, key string, def int) int {
 	return n
 }
 
-// openBench loads path with every layer on the GPU where there is one and a session with room
-// for n tokens; both are closed when the benchmark ends. It logs the warning of a slow CPU
-// build.
+// openBench loads path (loadBench) and a session with room for n tokens, closed when the
+// benchmark ends. It logs the warning of a slow CPU build.
 func openBench(b *testing.B, path string, n int) (*llama.Model, *llama.Session) {
-	m, err := llama.Load(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { m.Close() })
+	m := loadBench(b, path)
 	s, err := m.NewSession(llama.WithContextSize(max(n+1, 1024)))
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { s.Close() })
-	// The log of a benchmark without sub-benchmarks is printed whatever the flags: the
-	// warning sits beside each model's figures.
+	logCPUBuild(b)
+	return m, s
+}
+
+// loadBench loads path with every layer on the GPU where there is one, closed when the
+// benchmark ends.
+func loadBench(b *testing.B, path string) *llama.Model {
+	m, err := llama.Load(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { m.Close() })
+	return m
+}
+
+// logCPUBuild logs the warning of a slow CPU build. The log of a benchmark without
+// sub-benchmarks is printed whatever the flags: the warning sits beside each model's figures.
+func logCPUBuild(b *testing.B) {
 	if w := llama.CheckCPUBuild().Warning(); w != "" {
 		b.Log(w)
 	}
-	return m, s
 }
 
 // benchMonitor starts NVML sampling when a GPU runs the model; stop reports peak VRAM.

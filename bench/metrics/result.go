@@ -18,6 +18,8 @@ type Result struct {
 	Measures []Measure `json:"measures"`
 	// Chat holds the chat workload per prompt.
 	Chat []ChatPrompt `json:"chat,omitempty"`
+	// Serving is the model serving several users at once (bench.Serve); nil when not measured.
+	Serving *Serving `json:"serving,omitempty"`
 	// Skipped says what was not measured and why (a depth that does not fit, a model
 	// without a chat template).
 	Skipped []string `json:"skipped,omitempty"`

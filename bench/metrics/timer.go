@@ -41,6 +41,14 @@ func (t *TokenTimer) Start() {
 	t.start = t.now()
 }
 
+// StartAt is Start with the start given rather than read: a request sent on a schedule starts
+// when it was due, so that a late dispatch counts against its time to first token.
+func (t *TokenTimer) StartAt(at time.Time) {
+	t.stamps = t.stamps[:0]
+	t.end = time.Time{}
+	t.start = at
+}
+
 // Token marks a token callback.
 func (t *TokenTimer) Token() { t.stamps = append(t.stamps, t.now()) }
 
@@ -52,6 +60,24 @@ func (t *TokenTimer) Tokens() int { return len(t.stamps) }
 
 // E2E is the time from Start to Stop.
 func (t *TokenTimer) E2E() time.Duration { return t.end.Sub(t.start) }
+
+// Started is the mark of Start, or the time StartAt was given.
+func (t *TokenTimer) Started() time.Time { return t.start }
+
+// Stopped is the mark of Stop; zero before it.
+func (t *TokenTimer) Stopped() time.Time { return t.end }
+
+// TokensIn counts the callbacks marked at or after from and before to: the share of a call's
+// tokens that fell in a measurement window.
+func (t *TokenTimer) TokensIn(from, to time.Time) int {
+	n := 0
+	for _, s := range t.stamps {
+		if !s.Before(from) && s.Before(to) {
+			n++
+		}
+	}
+	return n
+}
 
 // TTFT is the time from Start to the first callback; false when there was none.
 func (t *TokenTimer) TTFT() (time.Duration, bool) {

@@ -122,3 +122,26 @@ func TestTokenTimerReadsTheRealClockByDefault(t *testing.T) {
 func TestMillis(t *testing.T) {
 	assert.Equal(t, 1.5, Millis(1500*time.Microsecond))
 }
+
+// A call sent on a schedule starts when it was due; the window count takes the callbacks
+// from its start up to, not including, its end.
+func TestTokenTimerStartAtAndWindows(t *testing.T) {
+	base := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
+	timer := NewTokenTimer(4)
+	timer.Clock = script(t, 30*ms, 40*ms, 50*ms, 60*ms)
+	timer.StartAt(base.Add(10 * ms))
+	for range 3 {
+		timer.Token()
+	}
+	assert.True(t, timer.Stopped().IsZero(), "not stopped yet")
+	timer.Stop()
+	assert.Equal(t, base.Add(10*ms), timer.Started())
+	assert.Equal(t, base.Add(60*ms), timer.Stopped())
+	ttft, ok := timer.TTFT()
+	require.True(t, ok)
+	assert.Equal(t, 20*ms, ttft, "from the due time, not from the first reading")
+	assert.Equal(t, 3, timer.TokensIn(base, base.Add(time.Second)))
+	assert.Equal(t, 2, timer.TokensIn(base.Add(30*ms), base.Add(50*ms)), "30 and 40 ms: the window's end is left out")
+	assert.Equal(t, 1, timer.TokensIn(base.Add(50*ms), base.Add(51*ms)))
+	assert.Equal(t, 0, timer.TokensIn(base.Add(51*ms), base.Add(time.Second)))
+}

@@ -42,12 +42,13 @@ type htmlData struct {
 	Summary   table
 	Charts    []htmlChart
 	Tables    []table
+	Verdict   Verdict
 }
 
 // WriteHTML writes the report as one self-contained HTML page: the INCOMPLETE banner when the
 // run stopped early, the SLOW CPU BUILD one when llama.cpp's CPU kernels left the CPU's vector
-// extensions unused, the summary, the six charts as PNG data: URIs, and the other tables,
-// with inline CSS and no script, font or anything else to fetch.
+// extensions unused, the summary, the charts as PNG data: URIs, the other tables and the
+// verdict, with inline CSS and no script, font or anything else to fetch.
 func WriteHTML(w io.Writer, run Run) error {
 	rows := Summarize(run)
 	pngs, err := renderCharts(run, rows)
@@ -59,8 +60,9 @@ func WriteHTML(w io.Writer, run Run) error {
 
 // renderCharts draws every chart, in the order of charts.
 func renderCharts(run Run, rows []Row) ([][]byte, error) {
-	out := make([][]byte, len(charts))
-	for i, c := range charts {
+	cs := reportCharts(rows)
+	out := make([][]byte, len(cs))
+	for i, c := range cs {
 		b, err := renderChart(c, run, rows)
 		if err != nil {
 			return nil, err
@@ -81,8 +83,9 @@ func writeHTML(w io.Writer, run Run, rows []Row, pngs [][]byte) error {
 		SlowBuild: strings.TrimPrefix(slowBuild(run), slowBuildText+": "),
 		Summary:   ts[0],
 		Tables:    ts[1:],
+		Verdict:   verdict(rows),
 	}
-	for i, c := range charts {
+	for i, c := range reportCharts(rows) {
 		d.Charts = append(d.Charts, htmlChart{
 			Name: c.name, Title: c.title,
 			// The page shows charts at half their pixel size at most: sharp on dense screens.

@@ -13,7 +13,7 @@ import (
 const DocumentSchema = "llmbench/report/v1"
 
 // Document is the content of summary.json: the summary rows, the run's state and metadata,
-// and every model's full result and quality report.
+// the verdict, and every model's full result and quality report.
 type Document struct {
 	Schema    string           `json:"schema"`
 	Generated time.Time        `json:"generated"`
@@ -21,6 +21,7 @@ type Document struct {
 	Missing   []string         `json:"missing,omitempty"`
 	Meta      metrics.Metadata `json:"meta"`
 	Summary   []Row            `json:"summary"`
+	Verdict   Verdict          `json:"verdict"`
 	Models    []Model          `json:"models"`
 }
 
@@ -32,6 +33,7 @@ func newDocument(run Run, rows []Row) Document {
 		Missing:   run.Unfinished(),
 		Meta:      run.meta(),
 		Summary:   rows,
+		Verdict:   verdict(rows),
 		Models:    run.Models,
 	}
 }

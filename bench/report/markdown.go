@@ -8,8 +8,8 @@ import (
 
 // WriteMarkdown writes the report as Markdown (GitHub's tables): the INCOMPLETE banner when
 // the run stopped early, the SLOW CPU BUILD one when llama.cpp's CPU kernels left the CPU's
-// vector extensions unused, the tables with their notes, and the charts as images that link to
-// the PNG files WriteFiles writes beside report.md.
+// vector extensions unused, the tables with their notes, the charts as images that link to
+// the PNG files WriteFiles writes beside report.md, and the verdict.
 func WriteMarkdown(w io.Writer, run Run) error {
 	return writeMarkdown(w, run, Summarize(run))
 }
@@ -28,12 +28,13 @@ func writeMarkdown(w io.Writer, run Run, rows []Row) error {
 	ts := tables(run, rows)
 	mdTable(&b, ts[0])
 	b.WriteString("## Charts\n\n")
-	for _, c := range charts {
+	for _, c := range reportCharts(rows) {
 		fmt.Fprintf(&b, "![%s](%s)\n\n", mdEscape(c.title), c.name+".png")
 	}
 	for _, t := range ts[1:] {
 		mdTable(&b, t)
 	}
+	mdVerdict(&b, verdict(rows))
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -55,6 +55,10 @@ type Row struct {
 	// which: "efficiency", "tokens/s" or "".
 	Rank     int    `json:"rank"`
 	RankedBy string `json:"ranked_by"`
+
+	// Serving is the capacity under the serving target; nil when serving was not measured.
+	Serving *ServingRow `json:"serving,omitempty"`
+	serving *metrics.Serving
 }
 
 // VRAMGB is the peak VRAM in GB (10⁹ bytes), the unit of the seed's efficiency.
@@ -148,6 +152,7 @@ func summarize(m Model) Row {
 	default:
 		r.Efficiency = value(r.Accuracy.Value * r.DecodeTPS.Value / r.VRAMGB().Value)
 	}
+	r.Serving, r.serving = servingRow(res), res.Serving
 	return r
 }
 

@@ -27,9 +27,11 @@ func (t table) headed() bool {
 }
 
 // tables are the report's tables in the order shown: the seed's summary, speed and memory,
-// quality, the models, and the run's metadata.
+// quality, serving when it was measured, the models, and the run's metadata.
 func tables(run Run, rows []Row) []table {
-	return []table{summaryTable(rows), speedTable(rows), qualityTable(rows), modelsTable(run), metaTable(run)}
+	ts := []table{withCapacity(summaryTable(rows), rows), speedTable(rows), qualityTable(rows)}
+	ts = append(ts, servingTables(run)...)
+	return append(ts, modelsTable(run), metaTable(run))
 }
 
 // naText is how a missing figure reads in a table.

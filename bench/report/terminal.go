@@ -10,8 +10,8 @@ import (
 
 // WriteTerminal writes the report's tables to w for a terminal: the INCOMPLETE banner when
 // the run stopped early, the SLOW CPU BUILD one when llama.cpp's CPU kernels left the CPU's
-// vector extensions unused, then the summary, speed and memory, quality, models and run tables,
-// each followed by its notes.
+// vector extensions unused, then the summary, speed and memory, quality, serving (when
+// measured), models and run tables, each followed by its notes, and the verdict.
 func WriteTerminal(w io.Writer, run Run) error {
 	rows := Summarize(run)
 	for _, b := range []string{banner(run), slowBuild(run)} {
@@ -27,7 +27,7 @@ func WriteTerminal(w io.Writer, run Run) error {
 			return err
 		}
 	}
-	return nil
+	return writeTerminalVerdict(w, verdict(rows))
 }
 
 // terminalColumnMax wraps long cells (the llama.cpp system line) to keep tables on a screen.

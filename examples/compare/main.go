@@ -7,6 +7,7 @@
 //	go run ./examples/compare -models gemma-2-2b-it,phi-3-mini-4k-instruct   # pulls what is missing
 //	go run ./examples/compare -synthetic              # the reference models' synthetic twins
 //	go run ./examples/compare -quick                  # a short run
+//	go run ./examples/compare -serve                  # also how many users each model serves
 //
 // Ctrl-C stops after the measurement under way and still writes the report for what finished,
 // marked incomplete; a second Ctrl-C stops at once. -resume skips the models whose results are
@@ -57,6 +58,7 @@ type config struct {
 	evalExtra int
 	cpu       bool
 	noMonitor bool
+	serve     serveConfig
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -74,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.evalExtra, "eval-extra", 0, "also ask this many generated arithmetic and this many word problems (seeded)")
 	fs.BoolVar(&c.cpu, "cpu", false, "keep every layer on the CPU")
 	fs.BoolVar(&c.noMonitor, "no-gpu-monitor", false, "do not sample VRAM and energy through NVML")
+	addServeFlags(fs, &c.serve)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -86,7 +89,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.reps < 0 || c.evalExtra < 0 {
 		return c, fmt.Errorf("-reps and -eval-extra must not be negative")
 	}
-	return c, nil
+	return c, c.serve.validate()
 }
 
 // target is one model to benchmark.
@@ -152,13 +155,16 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) (int, 
 	for i, t := range targets {
 		file := filepath.Join(c.out, metrics.FileName(t.name)+".json")
 		if c.resume {
-			if m, ok := loadDone(file); ok {
+			if m, ok := loadDone(file); ok && c.serve.covers(m) {
 				fmt.Fprintf(stderr, "compare: %s: kept from %s\n", t.name, file)
 				rep.Models = append(rep.Models, m)
 				continue
 			}
 		}
 		m, err := measure(ctx, c, t, mon, stop, prog)
+		if err == nil && c.serve.on {
+			err = serveModel(ctx, c, t, mon, stop, prog, &m.Result)
+		}
 		rep.Models = append(rep.Models, m)
 		if serr := metrics.SaveJSON(file, m); serr != nil {
 			return 1, serr
