@@ -39,7 +39,8 @@ type Event struct {
 
 // Run loads the spec's model (twice: the first load is reported cold, the second warm and
 // kept), runs each workload's warmup and repetitions on one session whose KV cache is reset
-// before every call, and returns what it measured. When ctx is cancelled or a workload fails it
+// before every call, and returns what it measured, with the process's peak resident memory from
+// the first load on (Result.PeakRSSBytes). When ctx is cancelled or a workload fails it
 // returns the result so far, marked incomplete, with the error.
 func Run(ctx context.Context, spec metrics.Spec, opts Options) (metrics.Result, error) {
 	started := time.Now()
@@ -82,6 +83,8 @@ func (r *runner) run(ctx context.Context) error {
 	r.res.Meta = collectMetadata(r.spec, r.opts.Monitor)
 	r.gpus = r.res.Meta.GPUs
 	r.noGPU = r.res.Meta.GPUUnavailable
+	rss := selfRSS.start()
+	defer func() { r.res.PeakRSSBytes, r.res.RSSUnavailable = rss() }()
 	if err := r.load(ctx); err != nil {
 		return err
 	}
