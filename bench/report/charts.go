@@ -39,7 +39,7 @@ var (
 	chartLatency    = chart{"latency", "Latency: time to first token and inter-token p99 (ms)", drawLatency}
 	chartQuality    = chart{"quality", "Math accuracy (95% Wilson interval)", drawQuality}
 	chartRadar      = chart{"radar", "Trade-offs (1 = best of these models)", drawRadar}
-	chartEfficiency = chart{"efficiency", "Efficiency = quality × tok/s ÷ VRAM GB", drawEfficiency}
+	chartEfficiency = chart{"efficiency", "Efficiency = quality × tok/s ÷ GB (VRAM; RSS on the CPU)", drawEfficiency}
 )
 
 // charts are the report's charts in the order shown.

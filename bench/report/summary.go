@@ -31,6 +31,12 @@ type Row struct {
 	ITLP99Ms   Num `json:"itl_p99_ms"`
 	// PeakVRAMMiB is the process's peak over every measure (NVML).
 	PeakVRAMMiB Num `json:"peak_vram_mib"`
+	// PeakRSSMiB is the process's peak resident memory from the first load to the end of the
+	// workloads (VmHWM).
+	PeakRSSMiB Num `json:"peak_rss_mib"`
+	// MemoryKind says which of the two the memory column and the efficiency use: MemoryVRAM,
+	// MemoryRSS for a model run on the CPU, or "" for neither.
+	MemoryKind string `json:"memory_kind,omitempty"`
 	JPerToken   Num `json:"j_per_token"`
 	MeanPowerW  Num `json:"mean_power_w"`
 	RooflinePct Num `json:"roofline_pct"`
@@ -48,7 +54,8 @@ type Row struct {
 	// QualityApplies is false for a model whose quality means nothing (a synthetic twin).
 	QualityApplies bool `json:"quality_applies"`
 
-	// Efficiency is the seed's: accuracy × decode tok/s ÷ peak VRAM in GB (10⁹ bytes).
+	// Efficiency is the seed's: accuracy × decode tok/s ÷ peak VRAM in GB (10⁹ bytes); for a
+	// model run on the CPU, ÷ its peak resident memory in GB (MemoryGB).
 	Efficiency Num `json:"efficiency"`
 	// Rank is 1 for the best model: first those with an efficiency, by efficiency, then those
 	// with only a decode rate, by decode tok/s; 0 for a model with neither. RankedBy says
@@ -120,6 +127,8 @@ func summarize(m Model) Row {
 		r.JPerToken, r.MeanPowerW, r.RooflinePct = gpuFigures(s)
 	}
 	r.PeakVRAMMiB = peakVRAM(res)
+	r.PeakRSSMiB = peakRSS(res)
+	r.MemoryKind = memoryKind(res, r.PeakVRAMMiB, r.PeakRSSMiB)
 
 	switch {
 	case m.Quality != nil:
@@ -143,10 +152,10 @@ func summarize(m Model) Row {
 		r.Efficiency = na("no quality")
 	case !r.DecodeTPS.OK():
 		r.Efficiency = na("no tokens/s")
-	case !r.PeakVRAMMiB.OK() || r.PeakVRAMMiB.Value <= 0:
-		r.Efficiency = na("no VRAM")
+	case !r.MemoryGB().OK() || r.MemoryGB().Value <= 0:
+		r.Efficiency = na(noMemory(res))
 	default:
-		r.Efficiency = value(r.Accuracy.Value * r.DecodeTPS.Value / r.VRAMGB().Value)
+		r.Efficiency = value(r.Accuracy.Value * r.DecodeTPS.Value / r.MemoryGB().Value)
 	}
 	return r
 }
