@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -44,6 +45,15 @@ var (
 
 // charts are the report's charts in the order shown.
 var charts = []chart{chartTokens, chartVRAM, chartLatency, chartQuality, chartRadar, chartEfficiency}
+
+// reportCharts are the charts of run's report: charts, then that of the fit sweeps where the
+// run has some.
+func reportCharts(run Run) []chart {
+	if c, ok := fitChart(run); ok {
+		return append(slices.Clip(charts), c)
+	}
+	return charts
+}
 
 // ChartTokensPerSecond draws the decode tokens/s of each model, with ± one standard
 // deviation, as a PNG of ChartWidth × ChartHeight pixels.

@@ -17,11 +17,13 @@ const (
 )
 
 // WriteFiles writes every file of the report into dir, creating it, and returns their paths:
-// for each model <model>_metrics.csv (WriteMetricsCSV), and when it has quality
+// for each model <model>_metrics.csv (WriteMetricsCSV), <model>_fit.csv when it has a fit
+// sweep (WriteFitCSV), and when it has quality
 // <model>_math_logs.csv and <model>_quality.csv (eval.WriteLogsCSV, eval.WriteQualityCSV),
 // where <model> is metrics.FileName of the model's name; then summary.json (WriteJSON),
 // report.md (WriteMarkdown), the charts as <chart>.png (tokens_per_second, vram, latency,
-// quality, radar, efficiency) and report.html (WriteHTML). Each file is written atomically
+// quality, radar, efficiency, and fit_tokens_per_second for a run with fit sweeps) and
+// report.html (WriteHTML). Each file is written atomically
 // (metrics.WriteFileAtomic), so that an interrupted write leaves the old file or the new one.
 // Two models whose names give the same file name are an error, found before anything is
 // written.
@@ -53,6 +55,11 @@ func WriteFiles(dir string, run Run) ([]string, error) {
 		if err := add(stem+"_metrics.csv", func(b *bytes.Buffer) error { return WriteMetricsCSV(b, m.Result) }); err != nil {
 			return nil, err
 		}
+		if m.Result.Fit != nil {
+			if err := add(stem+"_fit.csv", func(b *bytes.Buffer) error { return WriteFitCSV(b, m.Result) }); err != nil {
+				return nil, err
+			}
+		}
 		if m.Quality == nil {
 			continue
 		}
@@ -75,7 +82,7 @@ func WriteFiles(dir string, run Run) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i, c := range charts {
+	for i, c := range reportCharts(run) {
 		files = append(files, file{c.name + ".png", pngs[i]})
 	}
 	if err := add(HTMLFile, func(b *bytes.Buffer) error { return writeHTML(b, run, rows, pngs) }); err != nil {

@@ -36,10 +36,10 @@ type Row struct {
 	PeakRSSMiB Num `json:"peak_rss_mib"`
 	// MemoryKind says which of the two the memory column and the efficiency use: MemoryVRAM,
 	// MemoryRSS for a model run on the CPU, or "" for neither.
-	MemoryKind string `json:"memory_kind,omitempty"`
-	JPerToken   Num `json:"j_per_token"`
-	MeanPowerW  Num `json:"mean_power_w"`
-	RooflinePct Num `json:"roofline_pct"`
+	MemoryKind  string `json:"memory_kind,omitempty"`
+	JPerToken   Num    `json:"j_per_token"`
+	MeanPowerW  Num    `json:"mean_power_w"`
+	RooflinePct Num    `json:"roofline_pct"`
 	// HarnessOverheadPct is metrics.Measure.HarnessOverhead in percent.
 	HarnessOverheadPct Num `json:"harness_overhead_pct"`
 

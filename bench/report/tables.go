@@ -27,9 +27,14 @@ func (t table) headed() bool {
 }
 
 // tables are the report's tables in the order shown: the seed's summary, speed and memory,
-// quality, the models, and the run's metadata.
+// quality, what fits on which VRAM budget (for a run with fit sweeps), the models, and the
+// run's metadata.
 func tables(run Run, rows []Row) []table {
-	return []table{summaryTable(rows), speedTable(rows), qualityTable(rows), modelsTable(run), metaTable(run)}
+	ts := []table{summaryTable(rows), speedTable(rows), qualityTable(rows)}
+	if fit := FitRows(run); len(fit) > 0 {
+		ts = append(ts, fitTable(run, fit))
+	}
+	return append(ts, modelsTable(run), metaTable(run))
 }
 
 // naText is how a missing figure reads in a table.
