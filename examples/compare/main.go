@@ -7,6 +7,7 @@
 //	go run ./examples/compare -models gemma-2-2b-it,phi-3-mini-4k-instruct   # pulls what is missing
 //	go run ./examples/compare -synthetic              # the reference models' synthetic twins
 //	go run ./examples/compare -quick                  # a short run
+//	go run ./examples/compare -synthetic -budgets 4,6,8,12,16,24   # what fits on cards of 4 to 24 GiB
 //
 // Ctrl-C stops after the measurement under way and still writes the report for what finished,
 // marked incomplete; a second Ctrl-C stops at once. -resume skips the models whose results are
@@ -57,6 +58,8 @@ type config struct {
 	evalExtra int
 	cpu       bool
 	noMonitor bool
+	budgets   []uint64
+	kvTypes   []string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -74,8 +77,20 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.evalExtra, "eval-extra", 0, "also ask this many generated arithmetic and this many word problems (seeded)")
 	fs.BoolVar(&c.cpu, "cpu", false, "keep every layer on the CPU")
 	fs.BoolVar(&c.noMonitor, "no-gpu-monitor", false, "do not sample VRAM and energy through NVML")
+	budgets := fs.String("budgets", "", budgetsUsage)
+	kv := fs.String("kv", "f16,q8_0,q4_0", kvUsage)
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	var err error
+	if c.budgets, err = parseBudgets(*budgets); err != nil {
+		return c, err
+	}
+	if c.kvTypes, err = parseKVTypes(*kv); err != nil {
+		return c, err
+	}
+	if len(c.budgets) > 0 && c.cpu {
+		return c, fmt.Errorf("-budgets and -cpu exclude each other: a budget places layers on a GPU")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -148,17 +163,30 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) (int, 
 		}
 	}
 
+	sayFitWithoutGPU(c, stderr)
 	rep := report.Run{Complete: true}
 	for i, t := range targets {
 		file := filepath.Join(c.out, metrics.FileName(t.name)+".json")
+		var m report.Model
+		var err error
+		kept := false
 		if c.resume {
-			if m, ok := loadDone(file); ok {
+			if m, kept = loadDone(file); kept {
 				fmt.Fprintf(stderr, "compare: %s: kept from %s\n", t.name, file)
-				rep.Models = append(rep.Models, m)
-				continue
+				if !needsFit(c, m) {
+					rep.Models = append(rep.Models, m)
+					continue
+				}
 			}
 		}
-		m, err := measure(ctx, c, t, mon, stop, prog)
+		if !kept {
+			m, err = measure(ctx, c, t, mon, stop, prog)
+		}
+		if err == nil && len(c.budgets) > 0 {
+			if err = fitModel(ctx, c, t, &m, mon, stop, prog); err != nil {
+				rep.Missing = append(rep.Missing, fitUnfinished(t.name, c, m))
+			}
+		}
 		rep.Models = append(rep.Models, m)
 		if serr := metrics.SaveJSON(file, m); serr != nil {
 			return 1, serr
@@ -191,6 +219,9 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) (int, 
 	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(c.out, "report.html"))
 	if !rep.Complete {
 		return 1, fmt.Errorf("incomplete: %s", strings.Join(rep.Unfinished(), "; "))
+	}
+	if err := breaches(rep); err != nil {
+		return 1, err
 	}
 	return 0, nil
 }
