@@ -96,9 +96,10 @@ const NotMeasuredNoGPU = "no GPU: planned, not measured"
 //     placement at its largest context (a prompt and a few tokens), and at the context beyond
 //     with the placement held, which must be refused with ErrOutOfMemory.
 //
-// Without a GPU it plans alone, and says so (metrics.Fit.NotMeasured). A planner's refusal is
-// a step's answer; a load that fails is recorded in the step and the sweep goes on. It returns
-// an error for a bad spec, and ErrStopped or ctx's error, with the steps done, when stopped.
+// Without a GPU it plans alone, and says so (metrics.Fit.NotMeasured). A planner's refusal
+// (ErrOutOfMemory) is a step's answer; a load that fails is recorded in the step and the sweep
+// goes on. It returns an error for a bad spec or a file the planner cannot read, and
+// ErrStopped or ctx's error, with the steps done, when stopped.
 func RunFit(ctx context.Context, spec metrics.Spec, fit metrics.FitSpec, opts FitOptions) (metrics.Fit, error) {
 	opts.defaults()
 	out := metrics.Fit{Spec: fit}
@@ -163,7 +164,7 @@ type fitter struct {
 func (f *fitter) run(ctx context.Context) error {
 	for _, budget := range f.fit.Budgets {
 		for _, kv := range f.fit.KVTypes {
-			if err := f.check(ctx); err != nil {
+			if err := stopped(ctx, f.opts.Stop); err != nil {
 				return err
 			}
 			st, err := f.step(ctx, budget, kv)
@@ -172,19 +173,6 @@ func (f *fitter) run(ctx context.Context) error {
 				return err
 			}
 		}
-	}
-	return nil
-}
-
-// check says whether to go on.
-func (f *fitter) check(ctx context.Context) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	select {
-	case <-f.opts.Stop:
-		return ErrStopped
-	default:
 	}
 	return nil
 }
@@ -198,12 +186,16 @@ func (f *fitter) plan(budget uint64, kv string, nCtx int) (llama.Plan, error) {
 }
 
 // step plans, sweeps the context and measures one budget and KV cache type. Its error stops
-// the sweep: a stop or a cancellation.
+// the sweep: a stop, a cancellation, or a planner that fails for another reason than memory
+// (a file that is not a model).
 func (f *fitter) step(ctx context.Context, budget uint64, kv string) (metrics.FitStep, error) {
 	st := metrics.FitStep{BudgetBytes: budget, KVType: kv}
 	p, err := f.plan(budget, kv, f.fit.ContextSize)
 	if err != nil {
 		st.PlanError = err.Error()
+		if !errors.Is(err, llama.ErrOutOfMemory) {
+			return st, err
+		}
 		return st, nil
 	}
 	fp := fitPlan(p)
@@ -216,13 +208,13 @@ func (f *fitter) step(ctx context.Context, budget uint64, kv string) (metrics.Fi
 
 	label := fmt.Sprintf("%s %s", budgetLabel(budget), kv)
 	st.Load = f.load(ctx, fmt.Sprintf("%s, %d tokens", label, p.ContextSize), budget, p.ModelOptions(), p.SessionOptions(), p.GPU.Total(), p.ContextSize, true)
-	if err := f.check(ctx); err != nil {
+	if err := stopped(ctx, f.opts.Stop); err != nil {
 		return st, err
 	}
 	if largest.ContextSize > p.ContextSize {
 		st.MaxContextLoad = f.load(ctx, fmt.Sprintf("%s, largest context, %d tokens", label, largest.ContextSize), budget,
 			largest.ModelOptions(), largest.SessionOptions(), largest.GPU.Total(), largest.ContextSize, false)
-		if err := f.check(ctx); err != nil {
+		if err := stopped(ctx, f.opts.Stop); err != nil {
 			return st, err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -402,6 +403,9 @@ func TestFitWithoutMonitorStopsAndErrors(t *testing.T) {
 	_, ok := st.MarginBytes()
 	assert.False(t, ok)
 	assert.Equal(t, 2, card.loads)
+
+	_, err = RunFit(context.Background(), metrics.Spec{Model: "missing.gguf"}, metrics.FitSpec{Budgets: []uint64{gib}}, FitOptions{GPU: func() bool { return false }})
+	assert.ErrorIs(t, err, os.ErrNotExist, "a file the planner cannot read stops the sweep")
 
 	for name, fs := range map[string]metrics.FitSpec{
 		"no budget":        {},

@@ -114,13 +114,8 @@ func (r *runner) run(ctx context.Context) error {
 
 // next is called before each call: it says whether to go on, then tells Progress.
 func (r *runner) next(ctx context.Context, e Event) error {
-	if err := ctx.Err(); err != nil {
+	if err := stopped(ctx, r.opts.Stop); err != nil {
 		return err
-	}
-	select {
-	case <-r.opts.Stop:
-		return ErrStopped
-	default:
 	}
 	if r.opts.Progress != nil {
 		e.Name = r.spec.Name
@@ -524,6 +519,19 @@ func overhead(harness, engine metrics.Stat) *float64 {
 	}
 	o := 1 - harness.Mean/engine.Mean
 	return &o
+}
+
+// stopped is ctx's error, or ErrStopped once stop is closed.
+func stopped(ctx context.Context, stop <-chan struct{}) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-stop:
+		return ErrStopped
+	default:
+	}
+	return nil
 }
 
 var nan = func() float64 { var z float64; return z / z }()
