@@ -17,6 +17,7 @@ import (
 	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/bench/report"
 	"github.com/local-llm-bench/llmbench/llama"
+	"github.com/local-llm-bench/llmbench/models"
 )
 
 // On the CPU, -budgets plans each model for each budget and KV type and loads nothing, says so
@@ -125,4 +126,48 @@ func TestBreachesFailTheRun(t *testing.T) {
 	assert.True(t, strings.HasPrefix(err.Error(), "planner breach: m at 4 GiB (f16): at 4096 tokens the process took 5.00 GiB"), err.Error())
 	rep.Models[0].Result.Fit.Steps[0].Load.PeakVRAMBytes = 3 << 30
 	assert.NoError(t, breaches(rep))
+}
+
+// On a GPU, -budgets measures each plan behind a ballast: at every budget the measured peak
+// VRAM is within the budget (a breach fails the run), and the context one step beyond the
+// largest, loaded with the placement held, ends cleanly: refused with ErrOutOfMemory, or, where
+// the plan's upper bounds left room for it, loaded within the budget; never an error of another
+// kind or an abort. The default small model (trained for 8192 tokens) at 1 GiB holds part of
+// its layers and has a step beyond; at 1.25 GiB and more it holds everything.
+func TestBudgetsOnAGPUAreMeasured(t *testing.T) {
+	if !llama.HasGPU() {
+		t.Skip("no GPU backend loaded (make cuda, or set LLMBENCH_BACKEND_DIR): the measured sweep needs a GPU; TestBudgetsOnTheCPUArePlanned covers the CPU")
+	}
+	model := models.DefaultModelPath()
+	if _, err := os.Stat(model); err != nil {
+		t.Skipf("default model %s not present (make models fetches it): %v", model, err)
+	}
+	out := filepath.Join(t.TempDir(), "results")
+	var stdout, stderr bytes.Buffer
+	code, err := run(context.Background(), []string{"-models", model, "-quick", "-quality=false", "-out", out,
+		"-budgets", "1,1.25,1.5,2", "-kv", "f16,q8_0"}, &stdout, &stderr)
+	t.Log("\n" + stdout.String())
+	require.NoError(t, err, stderr.String())
+	assert.Equal(t, 0, code)
+	data, err := os.ReadFile(filepath.Join(out, report.SummaryFile))
+	require.NoError(t, err)
+	var doc report.Document
+	require.NoError(t, json.Unmarshal(data, &doc))
+	require.Len(t, doc.Fit, 8)
+	for _, r := range doc.Fit {
+		if !r.Fits {
+			continue
+		}
+		assert.True(t, r.Measured, "%g GiB %s", r.BudgetGiB, r.KVType)
+		assert.Empty(t, r.Error, "%g GiB %s", r.BudgetGiB, r.KVType)
+		require.True(t, r.PeakVRAMGiB.OK(), r.PeakVRAMGiB.NA)
+		assert.LessOrEqual(t, r.PeakVRAMGiB.Value, r.BudgetGiB, "%g GiB %s", r.BudgetGiB, r.KVType)
+		assert.True(t, r.DecodeTPS.OK())
+		if r.BeyondContext > 0 {
+			assert.Contains(t, []string{"refused", "loaded"}, r.Beyond, "%g GiB %s at %d tokens", r.BudgetGiB, r.KVType, r.BeyondContext)
+			if r.Beyond == "loaded" {
+				t.Logf("%g GiB %s: %d tokens loaded too: the planner's largest context is conservative there", r.BudgetGiB, r.KVType, r.BeyondContext)
+			}
+		}
+	}
 }
