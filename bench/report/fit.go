@@ -153,6 +153,9 @@ func fitRow(name string, f *metrics.Fit, st metrics.FitStep) FitRow {
 		r.Breach = r.Breach || (x.l.OutOfMemory && x.l.BallastBytes > 0)
 		errs = append(errs, x.what+" failed: "+x.l.Error)
 	}
+	if b := st.Beyond; b != nil && b.Load != nil && b.Load.Error != "" && !b.Load.OutOfMemory {
+		errs = append(errs, fmt.Sprintf("one step beyond, at %d tokens, the load failed otherwise than for memory: %s", b.Context, b.Load.Error))
+	}
 	r.Error = strings.Join(errs, "; ")
 	return r
 }

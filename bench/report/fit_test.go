@@ -336,3 +336,15 @@ func TestBestFit(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, "on an 8 GiB card: mistral-7b-instruct-v0.2.Q4_K_M, 33/33 layers, 16k context, f16 KV cache, no GPU: planned, not measured", planned.String())
 }
+
+// A step beyond that fails for another reason than memory is no clean refusal: the row says
+// "error" and the note gives the reason, without calling it a breach of the plan.
+func TestFitBeyondError(t *testing.T) {
+	run := fitRun(t, true)
+	b := run.Models[2].Result.Fit.Steps[1].Beyond.Load
+	b.OutOfMemory, b.Error = false, "session for m: decode failed"
+	r := FitRows(run)[5]
+	assert.Equal(t, "error", r.Beyond)
+	assert.False(t, r.Breach)
+	assert.Equal(t, "one step beyond, at 8192 tokens, the load failed otherwise than for memory: session for m: decode failed", r.Error)
+}

@@ -21,9 +21,9 @@ type Document struct {
 	Missing   []string         `json:"missing,omitempty"`
 	Meta      metrics.Metadata `json:"meta"`
 	Summary   []Row            `json:"summary"`
+	Models    []Model          `json:"models"`
 	// Fit is the "fits on" table: every model's fit sweep, step by step (FitRows).
-	Fit    []FitRow `json:"fit,omitempty"`
-	Models []Model  `json:"models"`
+	Fit []FitRow `json:"fit,omitempty"`
 }
 
 func newDocument(run Run, rows []Row) Document {
@@ -34,8 +34,8 @@ func newDocument(run Run, rows []Row) Document {
 		Missing:   run.Unfinished(),
 		Meta:      run.meta(),
 		Summary:   rows,
-		Fit:       FitRows(run),
 		Models:    run.Models,
+		Fit:       FitRows(run),
 	}
 }
 

@@ -31,17 +31,18 @@ type Row struct {
 	ITLP99Ms   Num `json:"itl_p99_ms"`
 	// PeakVRAMMiB is the process's peak over every measure (NVML).
 	PeakVRAMMiB Num `json:"peak_vram_mib"`
+	JPerToken   Num `json:"j_per_token"`
+	MeanPowerW  Num `json:"mean_power_w"`
+	RooflinePct Num `json:"roofline_pct"`
+	// HarnessOverheadPct is metrics.Measure.HarnessOverhead in percent.
+	HarnessOverheadPct Num `json:"harness_overhead_pct"`
+
 	// PeakRSSMiB is the process's peak resident memory from the first load to the end of the
 	// workloads (VmHWM).
 	PeakRSSMiB Num `json:"peak_rss_mib"`
 	// MemoryKind says which of the two the memory column and the efficiency use: MemoryVRAM,
 	// MemoryRSS for a model run on the CPU, or "" for neither.
-	MemoryKind  string `json:"memory_kind,omitempty"`
-	JPerToken   Num    `json:"j_per_token"`
-	MeanPowerW  Num    `json:"mean_power_w"`
-	RooflinePct Num    `json:"roofline_pct"`
-	// HarnessOverheadPct is metrics.Measure.HarnessOverhead in percent.
-	HarnessOverheadPct Num `json:"harness_overhead_pct"`
+	MemoryKind string `json:"memory_kind,omitempty"`
 
 	// Accuracy is a fraction in [0, 1], within CI95Low..CI95High (Wilson, 95%); Correct,
 	// Total and Found (answers with a number) count the questions.
