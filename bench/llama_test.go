@@ -46,6 +46,11 @@ func TestRunOnTinyModel(t *testing.T) {
 	assert.Positive(t, res.Load.WarmMs)
 	assert.Equal(t, 512, res.Model.ContextSize, "the training context caps the session")
 	assert.Contains(t, res.Skipped[0], "depth 100000")
+	if res.RSSUnavailable == "" {
+		assert.Greater(t, res.PeakRSSBytes, uint64(res.Model.FileBytes), "the model's file is mapped and read")
+	} else {
+		t.Logf("no peak resident memory on this system: %s", res.RSSUnavailable)
+	}
 
 	for _, label := range []string{"pp64", "tg16", "tg16@d128", "chat"} {
 		m := res.Measure(label)

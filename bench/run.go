@@ -39,7 +39,8 @@ type Event struct {
 
 // Run loads the spec's model (twice: the first load is reported cold, the second warm and
 // kept), runs each workload's warmup and repetitions on one session whose KV cache is reset
-// before every call, and returns what it measured. When ctx is cancelled or a workload fails it
+// before every call, and returns what it measured, with the process's peak resident memory from
+// the first load on (Result.PeakRSSBytes). When ctx is cancelled or a workload fails it
 // returns the result so far, marked incomplete, with the error.
 func Run(ctx context.Context, spec metrics.Spec, opts Options) (metrics.Result, error) {
 	started := time.Now()
@@ -82,6 +83,8 @@ func (r *runner) run(ctx context.Context) error {
 	r.res.Meta = collectMetadata(r.spec, r.opts.Monitor)
 	r.gpus = r.res.Meta.GPUs
 	r.noGPU = r.res.Meta.GPUUnavailable
+	rss := selfRSS.start()
+	defer func() { r.res.PeakRSSBytes, r.res.RSSUnavailable = rss() }()
 	if err := r.load(ctx); err != nil {
 		return err
 	}
@@ -111,13 +114,8 @@ func (r *runner) run(ctx context.Context) error {
 
 // next is called before each call: it says whether to go on, then tells Progress.
 func (r *runner) next(ctx context.Context, e Event) error {
-	if err := ctx.Err(); err != nil {
+	if err := stopped(ctx, r.opts.Stop); err != nil {
 		return err
-	}
-	select {
-	case <-r.opts.Stop:
-		return ErrStopped
-	default:
 	}
 	if r.opts.Progress != nil {
 		e.Name = r.spec.Name
@@ -521,6 +519,19 @@ func overhead(harness, engine metrics.Stat) *float64 {
 	}
 	o := 1 - harness.Mean/engine.Mean
 	return &o
+}
+
+// stopped is ctx's error, or ErrStopped once stop is closed.
+func stopped(ctx context.Context, stop <-chan struct{}) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case <-stop:
+		return ErrStopped
+	default:
+	}
+	return nil
 }
 
 var nan = func() float64 { var z float64; return z / z }()

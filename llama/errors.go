@@ -25,6 +25,8 @@ var (
 	ErrNoChatTemplate = errors.New("no chat template")
 	// ErrBackend means a backend module could not be loaded.
 	ErrBackend = errors.New("backend")
+	// ErrNoGPU means a call needs a GPU and no GPU backend is loaded.
+	ErrNoGPU = errors.New("no GPU backend loaded")
 	// ErrDecode means llama.cpp failed to decode a batch.
 	ErrDecode = errors.New("decode failed")
 )

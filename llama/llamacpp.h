@@ -272,6 +272,10 @@ ggml_backend_reg_t ggml_backend_load(const char * path);
 ggml_backend_t ggml_backend_init_by_type(enum ggml_backend_dev_type type, const char * params);
 void ggml_backend_sched_free(ggml_backend_sched_t sched);
 
+// ggml-backend.h ("Backend buffer type", "Backend device"): the memory a Ballast holds.
+ggml_backend_buffer_type_t ggml_backend_dev_buffer_type(ggml_backend_dev_t device);
+ggml_backend_buffer_t ggml_backend_buft_alloc_buffer(ggml_backend_buffer_type_t buft, size_t size);
+
 // llama.h ("Helpers for getting default parameters", start and end of the program, loading).
 struct llama_model_params llama_model_default_params(void);
 struct llama_context_params llama_context_default_params(void);

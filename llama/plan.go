@@ -74,6 +74,8 @@ type Plan struct {
 	// ContextSize is the context of all sequences as llama.cpp will set it (n_ctx), and
 	// SequenceContext the positions one sequence can hold (n_ctx_seq).
 	ContextSize, SequenceContext int
+	// TrainContext is the context the model was trained for (n_ctx_train).
+	TrainContext int
 	// Sequences is the number of parallel sequences (n_seq_max), KVUnified whether they share
 	// one KV buffer.
 	Sequences int
@@ -253,6 +255,7 @@ func plan(ms modelShape, cfg sessionConfig, req PlanRequest, name string) (Plan,
 		Layers:          ms.info.Layers,
 		ContextSize:     sh.nCtx,
 		SequenceContext: sh.nCtxSeq,
+		TrainContext:    ms.info.TrainContext,
 		Sequences:       sh.nSeq,
 		KVUnified:       sh.unified,
 		KVType:          sh.kvType,

@@ -68,6 +68,7 @@ func TestPlanTwinsAtBudgets(t *testing.T) {
 					require.NoError(t, err)
 					t.Logf("%2d GiB: %d/%d layers, GPU %s, host %s", budget>>30, p.GPULayers, p.Layers+1, formatBytes(p.GPU.Total()), formatBytes(p.Host.Total()))
 					assert.Equal(t, nCtx, p.ContextSize)
+					assert.Equal(t, spec.Context, p.TrainContext)
 					assert.GreaterOrEqual(t, p.GPULayers, prev, "more budget, no fewer layers")
 					prev = p.GPULayers
 					assert.LessOrEqual(t, p.GPU.Total(), budget)

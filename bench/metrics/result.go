@@ -23,6 +23,14 @@ type Result struct {
 	// Skipped says what was not measured and why (a depth that does not fit, a model
 	// without a chat template).
 	Skipped []string `json:"skipped,omitempty"`
+	// PeakRSSBytes is the process's peak resident memory from the first load to the end of
+	// the last workload, as the kernel counts it (VmHWM, reset at the start); 0 where it could
+	// not be read, and RSSUnavailable says why. On the CPU it is the model's memory: weights,
+	// KV cache and compute buffers.
+	PeakRSSBytes   uint64 `json:"peak_rss_bytes,omitempty"`
+	RSSUnavailable string `json:"rss_unavailable,omitempty"`
+	// Fit is the model's fit sweep (bench.RunFit), when one ran.
+	Fit *Fit `json:"fit,omitempty"`
 	// Complete is false when the run was interrupted or failed part way; Error says why.
 	Complete   bool      `json:"complete"`
 	Error      string    `json:"error,omitempty"`
@@ -32,10 +40,12 @@ type Result struct {
 
 // Measure returns the measure with the given label ("pp512", "tg128", "tg128@d1024",
 // "chat"), or nil.
-func (r *Result) Measure(label string) *Measure {
-	for i := range r.Measures {
-		if r.Measures[i].Label == label {
-			return &r.Measures[i]
+func (r *Result) Measure(label string) *Measure { return findMeasure(r.Measures, label) }
+
+func findMeasure(ms []Measure, label string) *Measure {
+	for i := range ms {
+		if ms[i].Label == label {
+			return &ms[i]
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -39,11 +40,24 @@ var (
 	chartLatency    = chart{"latency", "Latency: time to first token and inter-token p99 (ms)", drawLatency}
 	chartQuality    = chart{"quality", "Math accuracy (95% Wilson interval)", drawQuality}
 	chartRadar      = chart{"radar", "Trade-offs (1 = best of these models)", drawRadar}
-	chartEfficiency = chart{"efficiency", "Efficiency = quality × tok/s ÷ VRAM GB", drawEfficiency}
+	chartEfficiency = chart{"efficiency", "Efficiency = quality × tok/s ÷ GB (VRAM; RSS on the CPU)", drawEfficiency}
 )
 
 // charts are the report's charts in the order shown.
 var charts = []chart{chartTokens, chartVRAM, chartLatency, chartQuality, chartRadar, chartEfficiency}
+
+// reportCharts are the charts of run's report: charts, then the two of serving when any
+// model's serving was measured, then that of the fit sweeps where the run has some.
+func reportCharts(run Run, rows []Row) []chart {
+	cs := slices.Clip(charts)
+	if hasServing(rows) {
+		cs = append(cs, chartServingTokens, chartServingTTFT)
+	}
+	if c, ok := fitChart(run); ok {
+		cs = append(cs, c)
+	}
+	return cs
+}
 
 // ChartTokensPerSecond draws the decode tokens/s of each model, with ± one standard
 // deviation, as a PNG of ChartWidth × ChartHeight pixels.

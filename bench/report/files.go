@@ -18,12 +18,14 @@ const (
 
 // WriteFiles writes every file of the report into dir, creating it, and returns their paths:
 // for each model <model>_metrics.csv (WriteMetricsCSV), when its serving was measured
-// <model>_serving.csv (WriteServingCSV), and when it has quality
+// <model>_serving.csv (WriteServingCSV), <model>_fit.csv when it has a fit sweep
+// (WriteFitCSV), and when it has quality
 // <model>_math_logs.csv and <model>_quality.csv (eval.WriteLogsCSV, eval.WriteQualityCSV),
 // where <model> is metrics.FileName of the model's name; then summary.json (WriteJSON),
 // report.md (WriteMarkdown), the charts as <chart>.png (tokens_per_second, vram, latency,
-// quality, radar, efficiency, and serving_tokens_per_second and serving_ttft when a model's
-// serving was measured) and report.html (WriteHTML). Each file is written atomically
+// quality, radar, efficiency, serving_tokens_per_second and serving_ttft when a model's
+// serving was measured, and fit_tokens_per_second for a run with fit sweeps) and
+// report.html (WriteHTML). Each file is written atomically
 // (metrics.WriteFileAtomic), so that an interrupted write leaves the old file or the new one.
 // Two models whose names give the same file name are an error, found before anything is
 // written.
@@ -60,6 +62,11 @@ func WriteFiles(dir string, run Run) ([]string, error) {
 				return nil, err
 			}
 		}
+		if m.Result.Fit != nil {
+			if err := add(stem+"_fit.csv", func(b *bytes.Buffer) error { return WriteFitCSV(b, m.Result) }); err != nil {
+				return nil, err
+			}
+		}
 		if m.Quality == nil {
 			continue
 		}
@@ -82,7 +89,7 @@ func WriteFiles(dir string, run Run) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i, c := range reportCharts(rows) {
+	for i, c := range reportCharts(run, rows) {
 		files = append(files, file{c.name + ".png", pngs[i]})
 	}
 	if err := add(HTMLFile, func(b *bytes.Buffer) error { return writeHTML(b, run, rows, pngs) }); err != nil {

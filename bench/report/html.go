@@ -19,7 +19,7 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 			cls = append(cls, "num")
 		}
 		switch text {
-		case naText, notApplicable, notMeasured, "-":
+		case naText, notApplicable, notMeasured, "-", "does not fit":
 			cls = append(cls, "na")
 		}
 		return strings.Join(cls, " ")
@@ -39,6 +39,7 @@ type htmlData struct {
 	Banner    bool
 	Missing   []string
 	SlowBuild string
+	Breach    string
 	Summary   table
 	Charts    []htmlChart
 	Tables    []table
@@ -58,9 +59,9 @@ func WriteHTML(w io.Writer, run Run) error {
 	return writeHTML(w, run, rows, pngs)
 }
 
-// renderCharts draws every chart, in the order of charts.
+// renderCharts draws every chart of the report, in the order of reportCharts.
 func renderCharts(run Run, rows []Row) ([][]byte, error) {
-	cs := reportCharts(rows)
+	cs := reportCharts(run, rows)
 	out := make([][]byte, len(cs))
 	for i, c := range cs {
 		b, err := renderChart(c, run, rows)
@@ -81,11 +82,12 @@ func writeHTML(w io.Writer, run Run, rows []Row, pngs [][]byte) error {
 		Banner:    !run.complete(),
 		Missing:   run.Unfinished(),
 		SlowBuild: strings.TrimPrefix(slowBuild(run), slowBuildText+": "),
+		Breach:    strings.TrimPrefix(fitAlarm(FitRows(run)), planFailureText+": "),
 		Summary:   ts[0],
 		Tables:    ts[1:],
 		Verdict:   verdict(rows),
 	}
-	for i, c := range reportCharts(rows) {
+	for i, c := range reportCharts(run, rows) {
 		d.Charts = append(d.Charts, htmlChart{
 			Name: c.name, Title: c.title,
 			// The page shows charts at half their pixel size at most: sharp on dense screens.

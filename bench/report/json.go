@@ -23,6 +23,8 @@ type Document struct {
 	Summary   []Row            `json:"summary"`
 	Verdict   Verdict          `json:"verdict"`
 	Models    []Model          `json:"models"`
+	// Fit is the "fits on" table: every model's fit sweep, step by step (FitRows).
+	Fit []FitRow `json:"fit,omitempty"`
 }
 
 func newDocument(run Run, rows []Row) Document {
@@ -35,6 +37,7 @@ func newDocument(run Run, rows []Row) Document {
 		Summary:   rows,
 		Verdict:   verdict(rows),
 		Models:    run.Models,
+		Fit:       FitRows(run),
 	}
 }
 

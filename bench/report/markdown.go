@@ -24,11 +24,14 @@ func writeMarkdown(w io.Writer, run Run, rows []Row) error {
 	if s := slowBuild(run); s != "" {
 		fmt.Fprintf(&b, "> **%s**%s\n\n", slowBuildText, mdEscape(strings.TrimPrefix(s, slowBuildText)))
 	}
+	if s := fitAlarm(FitRows(run)); s != "" {
+		fmt.Fprintf(&b, "> **%s**%s\n\n", planFailureText, mdEscape(strings.TrimPrefix(s, planFailureText)))
+	}
 	fmt.Fprintf(&b, "%d models, generated %s.\n\n", len(run.Models), run.Generated.UTC().Format(timeLayout))
 	ts := tables(run, rows)
 	mdTable(&b, ts[0])
 	b.WriteString("## Charts\n\n")
-	for _, c := range reportCharts(rows) {
+	for _, c := range reportCharts(run, rows) {
 		fmt.Fprintf(&b, "![%s](%s)\n\n", mdEscape(c.title), c.name+".png")
 	}
 	for _, t := range ts[1:] {

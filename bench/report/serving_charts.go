@@ -18,15 +18,6 @@ var (
 	chartServingTTFT   = chart{"serving_ttft", "Serving: TTFT p99 against users (ms, queueing included)", drawServingTTFT}
 )
 
-// reportCharts are the charts of a report: the six of every report, then the two of serving
-// when any model's serving was measured.
-func reportCharts(rows []Row) []chart {
-	if !hasServing(rows) {
-		return charts
-	}
-	return append(slices.Clone(charts), chartServingTokens, chartServingTTFT)
-}
-
 // ChartServingTokens draws each model's aggregate output tokens/s and per-user p10 tokens/s
 // against the number of users (closed loop, log scales), with the target's per-user rate, as
 // a PNG. Models whose serving was not measured are left out.

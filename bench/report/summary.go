@@ -37,6 +37,13 @@ type Row struct {
 	// HarnessOverheadPct is metrics.Measure.HarnessOverhead in percent.
 	HarnessOverheadPct Num `json:"harness_overhead_pct"`
 
+	// PeakRSSMiB is the process's peak resident memory from the first load to the end of the
+	// workloads (VmHWM).
+	PeakRSSMiB Num `json:"peak_rss_mib"`
+	// MemoryKind says which of the two the memory column and the efficiency use: MemoryVRAM,
+	// MemoryRSS for a model run on the CPU, or "" for neither.
+	MemoryKind string `json:"memory_kind,omitempty"`
+
 	// Accuracy is a fraction in [0, 1], within CI95Low..CI95High (Wilson, 95%); Correct,
 	// Total and Found (answers with a number) count the questions.
 	Accuracy Num     `json:"accuracy"`
@@ -48,7 +55,8 @@ type Row struct {
 	// QualityApplies is false for a model whose quality means nothing (a synthetic twin).
 	QualityApplies bool `json:"quality_applies"`
 
-	// Efficiency is the seed's: accuracy × decode tok/s ÷ peak VRAM in GB (10⁹ bytes).
+	// Efficiency is the seed's: accuracy × decode tok/s ÷ peak VRAM in GB (10⁹ bytes); for a
+	// model run on the CPU, ÷ its peak resident memory in GB (MemoryGB).
 	Efficiency Num `json:"efficiency"`
 	// Rank is 1 for the best model: first those with an efficiency, by efficiency, then those
 	// with only a decode rate, by decode tok/s; 0 for a model with neither. RankedBy says
@@ -59,6 +67,12 @@ type Row struct {
 	// Serving is the capacity under the serving target; nil when serving was not measured.
 	Serving *ServingRow `json:"serving,omitempty"`
 	serving *metrics.Serving
+
+	// Card is the best placement of the model's fit sweep on a card of VerdictCard bytes
+	// (BestFit); nil when the model has no fit sweep or fits no budget up to that size, which
+	// fitSwept tells apart.
+	Card     *FitPick `json:"card,omitempty"`
+	fitSwept bool
 }
 
 // VRAMGB is the peak VRAM in GB (10⁹ bytes), the unit of the seed's efficiency.
@@ -124,6 +138,8 @@ func summarize(m Model) Row {
 		r.JPerToken, r.MeanPowerW, r.RooflinePct = gpuFigures(s)
 	}
 	r.PeakVRAMMiB = peakVRAM(res)
+	r.PeakRSSMiB = peakRSS(res)
+	r.MemoryKind = memoryKind(res, r.PeakVRAMMiB, r.PeakRSSMiB)
 
 	switch {
 	case m.Quality != nil:
@@ -147,12 +163,18 @@ func summarize(m Model) Row {
 		r.Efficiency = na("no quality")
 	case !r.DecodeTPS.OK():
 		r.Efficiency = na("no tokens/s")
-	case !r.PeakVRAMMiB.OK() || r.PeakVRAMMiB.Value <= 0:
-		r.Efficiency = na("no VRAM")
+	case !r.MemoryGB().OK() || r.MemoryGB().Value <= 0:
+		r.Efficiency = na(noMemory(res))
 	default:
-		r.Efficiency = value(r.Accuracy.Value * r.DecodeTPS.Value / r.VRAMGB().Value)
+		r.Efficiency = value(r.Accuracy.Value * r.DecodeTPS.Value / r.MemoryGB().Value)
 	}
 	r.Serving, r.serving = servingRow(res), res.Serving
+	if res.Fit != nil {
+		r.fitSwept = true
+		if p, ok := BestFit(m, VerdictCard); ok {
+			r.Card = &p
+		}
+	}
 	return r
 }
 

@@ -27,10 +27,14 @@ func (t table) headed() bool {
 }
 
 // tables are the report's tables in the order shown: the seed's summary, speed and memory,
-// quality, serving when it was measured, the models, and the run's metadata.
+// quality, serving when it was measured, what fits on which VRAM budget (for a run with fit
+// sweeps), the models, and the run's metadata.
 func tables(run Run, rows []Row) []table {
 	ts := []table{withCapacity(summaryTable(rows), rows), speedTable(rows), qualityTable(rows)}
 	ts = append(ts, servingTables(run)...)
+	if fit := FitRows(run); len(fit) > 0 {
+		ts = append(ts, fitTable(run, fit))
+	}
 	return append(ts, modelsTable(run), metaTable(run))
 }
 
@@ -99,19 +103,28 @@ func summaryTable(rows []Row) table {
 		Title:   "Summary",
 		Header:  []string{"model", "params", "type", "tok/s", "VRAM GB", "quality", "efficiency", "rank"},
 	}
+	mem, mixed := memoryHeader(rows)
+	t.Header[4] = mem
 	for _, r := range byRank(rows) {
 		rk := "-"
 		if r.Rank > 0 {
 			rk = fmt.Sprint(r.Rank)
 		}
+		m := cell(r.MemoryGB(), "%.2f")
+		if mixed && r.MemoryKind != "" {
+			m += " (" + r.MemoryKind + ")"
+		}
 		t.Rows = append(t.Rows, []string{
 			modelCell(r), params(r.Params), r.FileType, cell(r.DecodeTPS, "%.1f"),
-			cell(r.VRAMGB(), "%.2f"), qualityCell(r), cell(r.Efficiency, "%.1f"), rk,
+			m, qualityCell(r), cell(r.Efficiency, "%.1f"), rk,
 		})
 	}
 	t.Notes = append(t.Notes,
-		"efficiency = quality × tok/s ÷ VRAM GB (10⁹ bytes); tok/s is decode tok/s",
+		"efficiency = quality × tok/s ÷ "+mem+" (10⁹ bytes); tok/s is decode tok/s",
 		"rank: models with an efficiency by efficiency, then the others by tok/s")
+	if n := memoryNote(rows); n != "" {
+		t.Notes = append(t.Notes, n)
+	}
 	t.Notes = append(t.Notes, naNotes(rows, []field{{"efficiency", func(r Row) Num { return r.Efficiency }}})...)
 	return t
 }

@@ -10,11 +10,12 @@ import (
 
 // WriteTerminal writes the report's tables to w for a terminal: the INCOMPLETE banner when
 // the run stopped early, the SLOW CPU BUILD one when llama.cpp's CPU kernels left the CPU's
-// vector extensions unused, then the summary, speed and memory, quality, serving (when
-// measured), models and run tables, each followed by its notes, and the verdict.
+// vector extensions unused, the PLANNER BREACH one when a fit sweep's plan broke its budget,
+// then the summary, speed and memory, quality, serving (when measured), fits-on (with fit
+// sweeps), models and run tables, each followed by its notes, and the verdict.
 func WriteTerminal(w io.Writer, run Run) error {
 	rows := Summarize(run)
-	for _, b := range []string{banner(run), slowBuild(run)} {
+	for _, b := range []string{banner(run), slowBuild(run), fitAlarm(FitRows(run))} {
 		if b == "" {
 			continue
 		}

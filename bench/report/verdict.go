@@ -24,7 +24,7 @@ type clause func(r Row) string
 
 // verdictClauses build each model's sentence, in order. A new figure of the summary gets its
 // say by adding a clause here.
-var verdictClauses = []clause{fitClause, serveClause, qualityClause}
+var verdictClauses = []clause{fitClause, cardClause, serveClause, qualityClause}
 
 // verdict writes the sentence of each row, in the run's order, and the recommendation.
 func verdict(rows []Row) Verdict {
@@ -68,6 +68,29 @@ func fitClause(r Row) string {
 		return fmt.Sprintf("fits in %.2f GB of VRAM for one stream", v.Value)
 	}
 	return "its VRAM was not measured (" + r.PeakVRAMMiB.NA + ")"
+}
+
+// VerdictCard is the card the verdict places each model on, from its fit sweep: 8 GiB, the
+// dedicated GPU of many notebooks and of mid-range desktop cards.
+const VerdictCard = 8 * metrics.GiB
+
+// cardClause says how the model runs on a card of VerdictCard bytes, from its fit sweep: "on
+// an 8 GiB card runs 33/33 layers on the GPU with a 16k context and f16 KV cache at 95.2
+// tok/s"; "" for a model without a fit sweep.
+func cardClause(r Row) string {
+	if !r.fitSwept {
+		return ""
+	}
+	if r.Card == nil {
+		return "fits no budget of its fit sweep up to " + cardWords(VerdictCard)
+	}
+	f := r.Card.Row
+	s := fmt.Sprintf("on %s runs %d/%d layers on the GPU with a %s context and %s KV cache",
+		cardWords(r.Card.CardBytes), f.GPULayers, f.Layers, contextWords(f.MaxContext), f.KVType)
+	if f.DecodeTPS.OK() {
+		return s + fmt.Sprintf(" at %.1f tok/s", f.DecodeTPS.Value)
+	}
+	return s + " (" + f.NotMeasured + ")"
 }
 
 // targetText is "at ≥ 10 tok/s each with TTFT p99 ≤ 1 s": the per-user rate is that of the

@@ -133,3 +133,24 @@ func TestVerdictInEveryOutput(t *testing.T) {
 	require.NoError(t, WriteMarkdown(&b, run))
 	assert.Less(t, strings.Index(b.String(), "## Run"), strings.Index(b.String(), "## Verdict"), "after the last table")
 }
+
+// With fit sweeps, each sentence says how the model runs on an 8 GiB card, from its best
+// placement there; a model that fits no budget up to that size says so, and a model without a
+// sweep says nothing of it.
+func TestVerdictOnACard(t *testing.T) {
+	run := fitRun(t, true)
+	run.Models[1].Result.Fit.Steps = run.Models[1].Result.Fit.Steps[:2] // phi-3: 0.5 and 4 GiB
+	run.Models[1].Result.Fit.Steps[1].Plan = nil                        // and 4 GiB refused
+	v := verdict(Summarize(run))
+	assert.NotContains(t, v.Models[0], "card", "gemma has no fit sweep")
+	assert.Contains(t, v.Models[1], ", fits no budget of its fit sweep up to an 8 GiB card, ")
+	assert.Contains(t, v.Models[2], "fits in 5.71 GB of VRAM for one stream, on an 8 GiB card runs 33/33 layers on the GPU "+
+		"with a 16k context and f16 KV cache at 100.0 tok/s, ")
+
+	planned := verdict(Summarize(fitRun(t, false)))
+	assert.Contains(t, planned.Models[2], "on an 8 GiB card runs 33/33 layers on the GPU with a 16k context and f16 KV cache "+
+		"(no GPU: planned, not measured), ")
+	rows := Summarize(run)
+	require.NotNil(t, rows[2].Card)
+	assert.Equal(t, uint64(VerdictCard), rows[2].Card.CardBytes)
+}

@@ -8,6 +8,7 @@
 //	go run ./examples/compare -synthetic              # the reference models' synthetic twins
 //	go run ./examples/compare -quick                  # a short run
 //	go run ./examples/compare -serve                  # also how many users each model serves
+//	go run ./examples/compare -synthetic -budgets 4,6,8,12,16,24   # what fits on cards of 4 to 24 GiB
 //
 // Ctrl-C stops after the measurement under way and still writes the report for what finished,
 // marked incomplete; a second Ctrl-C stops at once. -resume skips the models whose results are
@@ -59,6 +60,8 @@ type config struct {
 	cpu       bool
 	noMonitor bool
 	serve     serveConfig
+	budgets   []uint64
+	kvTypes   []string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -77,8 +80,20 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.cpu, "cpu", false, "keep every layer on the CPU")
 	fs.BoolVar(&c.noMonitor, "no-gpu-monitor", false, "do not sample VRAM and energy through NVML")
 	addServeFlags(fs, &c.serve)
+	budgets := fs.String("budgets", "", budgetsUsage)
+	kv := fs.String("kv", "f16,q8_0,q4_0", kvUsage)
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	var err error
+	if c.budgets, err = parseBudgets(*budgets); err != nil {
+		return c, err
+	}
+	if c.kvTypes, err = parseKVTypes(*kv); err != nil {
+		return c, err
+	}
+	if len(c.budgets) > 0 && c.cpu {
+		return c, fmt.Errorf("-budgets and -cpu exclude each other: a budget places layers on a GPU")
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
@@ -151,19 +166,32 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) (int, 
 		}
 	}
 
+	sayFitWithoutGPU(c, stderr)
 	rep := report.Run{Complete: true}
 	for i, t := range targets {
 		file := filepath.Join(c.out, metrics.FileName(t.name)+".json")
+		var m report.Model
+		var err error
+		kept := false
 		if c.resume {
-			if m, ok := loadDone(file); ok && c.serve.covers(m) {
+			if m, kept = loadDone(file); kept {
 				fmt.Fprintf(stderr, "compare: %s: kept from %s\n", t.name, file)
-				rep.Models = append(rep.Models, m)
-				continue
+				if c.serve.covers(m) && !needsFit(c, m) {
+					rep.Models = append(rep.Models, m)
+					continue
+				}
 			}
 		}
-		m, err := measure(ctx, c, t, mon, stop, prog)
-		if err == nil && c.serve.on {
+		if !kept {
+			m, err = measure(ctx, c, t, mon, stop, prog)
+		}
+		if err == nil && !c.serve.covers(m) {
 			err = serveModel(ctx, c, t, mon, stop, prog, &m.Result)
+		}
+		if err == nil && needsFit(c, m) {
+			if err = fitModel(ctx, c, t, &m, mon, stop, prog); err != nil {
+				rep.Missing = append(rep.Missing, fitUnfinished(t.name, c, m))
+			}
 		}
 		rep.Models = append(rep.Models, m)
 		if serr := metrics.SaveJSON(file, m); serr != nil {
@@ -197,6 +225,9 @@ func run(parent context.Context, args []string, stdout, stderr io.Writer) (int, 
 	fmt.Fprintf(stdout, "\nreport: %s\n", filepath.Join(c.out, "report.html"))
 	if !rep.Complete {
 		return 1, fmt.Errorf("incomplete: %s", strings.Join(rep.Unfinished(), "; "))
+	}
+	if err := breaches(rep); err != nil {
+		return 1, err
 	}
 	return 0, nil
 }
