@@ -7,6 +7,9 @@ var (
 	DeferredBackendFrees = deferredBackendFrees
 )
 
+// SetStepHook sets the hook each Server step calls before it decodes; nil removes it.
+func SetStepHook(f func(seqs []int32, gen int)) { testHookStep = f }
+
 // SetAfterBeginHook sets the hook Generate runs once its call has begun; nil removes it.
 func SetAfterBeginHook(f func(*Session)) { testHookAfterBegin = f }
 

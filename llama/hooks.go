@@ -14,6 +14,10 @@ import "runtime/cgo"
 // watches its context.
 var testHookAfterBegin func(*Session)
 
+// testHookStep, when set, sees the sequence id of every token of each Server step just before
+// it is decoded; the first gen are the next tokens of generating streams, the rest prompt.
+var testHookStep func(seqs []int32, gen int)
+
 // liveContexts is the number of llama.cpp contexts made and not yet freed.
 func liveContexts() int64 { return int64(C.llmb_live_contexts()) }
 

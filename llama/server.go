@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -327,6 +328,9 @@ func (s *stream) wait(fn func(Token) bool) (Result, error) {
 		finished := s.finished
 		s.mu.Unlock()
 		for _, tok := range toks {
+			if s.ctx.Err() != nil {
+				s.stop.Store(true) // cancelled, perhaps by fn itself: nothing more is handed over
+			}
 			if s.stop.Load() {
 				break
 			}
@@ -346,7 +350,10 @@ func (s *stream) wait(fn func(Token) bool) (Result, error) {
 		if delivered < total {
 			// The caller stopped before taking them all: the result is what it took.
 			res.Tokens, res.Text = delivered, text.String()
-			if res.Stop != StopCancelled {
+			switch {
+			case s.ctx.Err() != nil:
+				res.Stop, err = StopCancelled, fmt.Errorf("generate: %w", s.ctx.Err())
+			case res.Stop != StopCancelled:
 				res.Stop, err = StopCallback, nil
 			}
 		}
@@ -394,7 +401,7 @@ func (st *serverState) loop(started chan<- struct{}) {
 		toks, pos, seqs []int32
 		logits          []int8
 		rows, picks     []int32
-		rowOwner        []*stream
+		rowOwner, bySeq []*stream
 	)
 	end := func(s *stream, stop StopReason, err error) {
 		s.ended = true
@@ -443,7 +450,11 @@ func (st *serverState) loop(started chan<- struct{}) {
 				s.post(nil, true, Result{Stop: StopCancelled, Queued: time.Since(s.posted)}, fmt.Errorf("generate: %w", err))
 				continue
 			}
-			s.seq, free = free[len(free)-1], free[:len(free)-1]
+			// The lowest free sequence, so that those in use stay as few runs of
+			// consecutive ids as the streams' ends allow (see the step below).
+			low := slices.Index(free, slices.Min(free))
+			s.seq = free[low]
+			free = slices.Delete(free, low, low+1)
 			s.admitted = time.Now()
 			if s.opts.Temperature > 0 {
 				s.smpl = newSamplerChain(s.opts)
@@ -471,8 +482,14 @@ func (st *serverState) loop(started chan<- struct{}) {
 			logits = append(logits, b2i8(want))
 			s.pos++
 		}
+		// With one KV buffer per sequence, llama.cpp splits a batch into ubatches of
+		// sequences whose ids follow each other in the batch's order (split_equal), one
+		// weight pass each: the next tokens go in ascending sequence order, so that a step
+		// is one pass over the weights for all of them, not one per stream.
 		gen, prompt := 0, 0
-		for _, s := range active {
+		bySeq = append(bySeq[:0], active...)
+		slices.SortFunc(bySeq, func(a, b *stream) int { return a.seq - b.seq })
+		for _, s := range bySeq {
 			if s.next >= 0 {
 				add(s, s.next, true)
 				s.next = -1
@@ -493,6 +510,9 @@ func (st *serverState) loop(started chan<- struct{}) {
 				add(s, s.tokens[s.fed-1], s.fed == len(s.tokens))
 			}
 			prompt += n
+		}
+		if testHookStep != nil {
+			testHookStep(seqs, gen)
 		}
 		t0 := time.Now()
 		C.llmb_batch_fill_seqs(&c.batch, (*C.int32_t)(unsafe.Pointer(&toks[0])), (*C.int32_t)(unsafe.Pointer(&pos[0])),

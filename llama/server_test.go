@@ -3,6 +3,7 @@ package llama_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -282,4 +283,55 @@ func TestServerOptionsAndMemory(t *testing.T) {
 	res, err := sv.Generate(context.Background(), llama.Text(strings.Repeat("unified ", 4)), llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
 	require.NoError(t, err)
 	assert.Equal(t, 4, res.Tokens)
+}
+
+// llama.cpp decodes a step of a Server in one pass over the weights only when the next tokens
+// of its streams come in ascending sequence order (it splits a batch for per-sequence KV
+// buffers at every break in that order). Streams that end out of order and are followed by
+// new requests must not scramble it, and a new request takes the lowest free sequence.
+func TestServerStepsGoInSequenceOrder(t *testing.T) {
+	m, err := llama.Load(tinyModel(t, "tiny-llama"))
+	require.NoError(t, err)
+	defer m.Close()
+	var mu sync.Mutex
+	var steps [][]int32
+	llama.SetStepHook(func(seqs []int32, gen int) {
+		mu.Lock()
+		defer mu.Unlock()
+		steps = append(steps, slices.Clone(seqs[:gen]))
+	})
+	defer llama.SetStepHook(nil)
+	sv, err := m.NewServer(llama.WithSequences(3), llama.WithThreads(1))
+	require.NoError(t, err)
+	// Three users in a closed loop, with replies of different lengths, so that they end out
+	// of the order they began in and the next requests take the sequences freed.
+	lengths := [][]int{{3, 3, 3, 3}, {11}, {5, 5}}
+	var wg sync.WaitGroup
+	for u, ls := range lengths {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r, n := range ls {
+				_, err := sv.Generate(context.Background(), llama.Text(fmt.Sprintf("user %d request %d", u, r)),
+					llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true}, nil)
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+	require.NoError(t, sv.Close())
+	mu.Lock()
+	defer mu.Unlock()
+	several := 0
+	for i, seqs := range steps {
+		assert.True(t, slices.IsSorted(seqs), "step %d decodes sequences %v", i, seqs)
+		assert.Equal(t, len(seqs), len(slices.Compact(slices.Clone(seqs))), "step %d decodes a sequence twice: %v", i, seqs)
+		for _, s := range seqs {
+			assert.Less(t, s, int32(3))
+		}
+		if len(seqs) > 1 {
+			several++
+		}
+	}
+	assert.Greater(t, several, 5, "streams were decoded together")
 }
