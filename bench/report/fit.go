@@ -408,10 +408,11 @@ func contextWords(n int) string {
 }
 
 // BestFit picks, from m's fit sweep, the best placement on a card of card bytes: among the
-// budgets up to the card's size whose plan fits and kept to its budget, the fastest measured
-// (decode tok/s; then the larger context, then the larger budget); where nothing was measured,
-// the plan with the most layers on the GPU, then the larger context. False where the model fits
-// no budget up to that size, or has no fit sweep.
+// budgets up to the card's size whose plan fits and kept to its budget, those within
+// SpeedTie of the fastest measured (decode tok/s), and of them the one with the larger
+// context, then the larger budget; where nothing was measured, the plan with the most layers
+// on the GPU, then the larger context. False where the model fits no budget up to that size,
+// or has no fit sweep.
 func BestFit(m Model, card uint64) (FitPick, bool) {
 	f := m.Result.Fit
 	if f == nil {
@@ -427,15 +428,13 @@ func BestFit(m Model, card uint64) (FitPick, bool) {
 	if len(cands) == 0 {
 		return FitPick{}, false
 	}
-	measured := slices.ContainsFunc(cands, func(r FitRow) bool { return r.DecodeTPS.OK() })
+	if fastest := slices.MaxFunc(cands, func(a, b FitRow) int { return cmp.Compare(rate(a), rate(b)) }); rate(fastest) > 0 {
+		cands = slices.DeleteFunc(cands, func(r FitRow) bool { return rate(r) < (1-SpeedTie)*rate(fastest) })
+	} else {
+		most := slices.MaxFunc(cands, func(a, b FitRow) int { return cmp.Compare(a.GPULayers, b.GPULayers) })
+		cands = slices.DeleteFunc(cands, func(r FitRow) bool { return r.GPULayers < most.GPULayers })
+	}
 	best := slices.MaxFunc(cands, func(a, b FitRow) int {
-		if measured {
-			if c := cmp.Compare(rate(a), rate(b)); c != 0 {
-				return c
-			}
-		} else if c := cmp.Compare(a.GPULayers, b.GPULayers); c != 0 {
-			return c
-		}
 		if c := cmp.Compare(a.MaxContext, b.MaxContext); c != 0 {
 			return c
 		}
@@ -444,7 +443,11 @@ func BestFit(m Model, card uint64) (FitPick, bool) {
 	return FitPick{CardBytes: card, Row: best}, true
 }
 
-// rate is a row's decode tok/s, or -1 without one.
+// SpeedTie is how close two decode rates of a fit sweep are taken as the same speed when
+// BestFit picks a placement: 2%, about the spread of one decode measurement on the GPU, so
+// that a longer context is not given up for noise.
+const SpeedTie = 0.02
+
 func rate(r FitRow) float64 {
 	if !r.DecodeTPS.OK() {
 		return -1

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -347,4 +348,34 @@ func TestFitBeyondError(t *testing.T) {
 	assert.Equal(t, "error", r.Beyond)
 	assert.False(t, r.Breach)
 	assert.Equal(t, "one step beyond, at 8192 tokens, the load failed otherwise than for memory: session for m: decode failed", r.Error)
+}
+
+// Decode rates within SpeedTie of the fastest are the same speed to BestFit: the longer
+// context wins among them, and a slower KV type with a longer context does not.
+func TestBestFitTiesGoToTheLongerContext(t *testing.T) {
+	run := fitRun(t, true)
+	mistral := run.Models[2]
+	f := mistral.Result.Fit
+	f.Steps = append(f.Steps, f.Steps[2], f.Steps[2]) // two more at 8 GiB: q8_0 and q4_0
+	q8, q4 := &f.Steps[4], &f.Steps[5]
+	q8.KVType, q8.MaxContext = "q8_0", 32768
+	q4.KVType, q4.MaxContext = "q4_0", 32768
+	slow := func(st *metrics.FitStep, by float64) {
+		l := *st.Load
+		l.Measures = slices.Clone(l.Measures)
+		l.Measures[1].DecodeTPS = fitStat(100 * by)
+		st.Load = &l
+	}
+	slow(q8, 0.99) // within 2% of f16's 100 tok/s: the same speed, and 32k beats 16k
+	slow(q4, 0.95) // 5% slower: not worth its context
+	pick, ok := BestFit(mistral, 8*gib)
+	require.True(t, ok)
+	assert.Equal(t, "q8_0", pick.Row.KVType)
+	assert.Equal(t, 32768, pick.Row.MaxContext)
+
+	slow(q8, 0.97)
+	pick, ok = BestFit(mistral, 8*gib)
+	require.True(t, ok)
+	assert.Equal(t, "f16", pick.Row.KVType, "3% slower is slower")
+	assert.Equal(t, 16384, pick.Row.MaxContext)
 }
