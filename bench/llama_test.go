@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -107,4 +108,35 @@ func TestChatterAnswersTheMathQuestionsOnTheDefaultModel(t *testing.T) {
 	assert.Equal(t, rep.Rows[0].Response, again.Rows[0].Response)
 	assert.Equal(t, rep.Rows[0].Tokens, again.Rows[0].Tokens)
 	t.Logf("SmolLM2-135M on the 10 questions: %d/10 correct, 95%% CI [%.2f, %.2f]", rep.Correct, rep.CI95Low, rep.CI95High)
+}
+
+// The serving sweep on the default model, small: two closed-loop levels and one arrival rate,
+// with the baseline prompts through the chat template. Each level decodes its users together,
+// and the server's account of the window agrees with what the users got.
+func TestServeOnTheDefaultModel(t *testing.T) {
+	spec := metrics.Spec{Model: defaultModel(t), Threads: 2}
+	sv := metrics.ServeSpec{Users: []int{1, 2}, Requests: 3, GenTokens: 8, Rates: []float64{4},
+		Target: metrics.ServeTarget{TTFTP99Ms: 60000, TokensPerSecond: 0.1}}
+	out, err := Serve(context.Background(), spec, sv, Options{})
+	require.NoError(t, err)
+	require.Len(t, out.Closed, 2)
+	require.Len(t, out.Open, 1)
+	for _, l := range append(slices.Clone(out.Closed), out.Open...) {
+		assert.Equal(t, 3, l.Requests, l.Label())
+		assert.Zero(t, l.Errors, l.Label())
+		assert.Greater(t, l.PromptTokens.Min, 10.0, "%s: the chat template wraps each prompt", l.Label())
+		assert.LessOrEqual(t, l.Tokens.Max, 8.0, l.Label())
+		assert.Greater(t, l.OutputTPS, 0.0, l.Label())
+		assert.Greater(t, l.Engine.Steps, 0, l.Label())
+		assert.Greater(t, l.Engine.DecodeMs, 0.0, l.Label())
+		if assert.NotNil(t, l.Engine.OutsideDecode, l.Label()) {
+			assert.GreaterOrEqual(t, *l.Engine.OutsideDecode, 0.0, l.Label())
+			assert.Less(t, *l.Engine.OutsideDecode, 1.0, l.Label())
+		}
+	}
+	for _, l := range out.Closed {
+		assert.Equal(t, l.Users, l.Engine.MaxActive, "%s: every user's stream was decoded at once", l.Label())
+	}
+	assert.Equal(t, 4.0, out.Open[0].RateRPS)
+	assert.Equal(t, 2, out.Capacity.Users, "a target this loose is met at every level")
 }
