@@ -51,6 +51,7 @@ type serverState struct {
 	mu      sync.Mutex
 	queue   []*stream // waiting for a sequence, in order of arrival
 	stopped bool      // the loop has ended: no request is taken any more
+	held    int       // Hold calls not yet released: nothing is admitted while positive
 	notify  chan struct{}
 	done    chan struct{} // closed when the loop has ended
 
@@ -182,6 +183,34 @@ func (m *Model) NewServer(opts ...SessionOption) (*Server, error) {
 	sv := &Server{serverState: st}
 	sv.cleanup = runtime.AddCleanup(sv, func(st *serverState) { _ = st.close() }, st)
 	return sv, nil
+}
+
+// Hold stops the server from admitting requests until release is called: requests sent
+// meanwhile wait in order, and are admitted together at the first step after the last release,
+// as many as there are free sequences. A measurement that must start N streams at once sends
+// them under a hold and releases it once Waiting says they are all there; without one, a
+// short stream may end before the next is sent. The streams already admitted go on. release
+// may be called more than once; it counts once.
+func (sv *Server) Hold() (release func()) {
+	sv.mu.Lock()
+	sv.held++
+	sv.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			sv.mu.Lock()
+			sv.held--
+			sv.mu.Unlock()
+			sv.poke()
+		})
+	}
+}
+
+// Waiting is the number of requests sent and not yet admitted to a sequence.
+func (sv *Server) Waiting() int {
+	sv.mu.Lock()
+	defer sv.mu.Unlock()
+	return len(sv.queue)
 }
 
 // Sequences is how many streams decode at once.
@@ -443,7 +472,7 @@ func (st *serverState) loop(started chan<- struct{}) {
 		active = kept
 		// Admit waiting requests while sequences are free.
 		st.mu.Lock()
-		for len(free) > 0 && len(st.queue) > 0 {
+		for st.held == 0 && len(free) > 0 && len(st.queue) > 0 {
 			s := st.queue[0]
 			st.queue = st.queue[1:]
 			if err := s.ctx.Err(); err != nil {

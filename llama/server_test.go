@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -307,6 +308,7 @@ func TestServerStepsGoInSequenceOrder(t *testing.T) {
 	// of the order they began in and the next requests take the sequences freed.
 	lengths := [][]int{{3, 3, 3, 3}, {11}, {5, 5}}
 	var wg sync.WaitGroup
+	release := sv.Hold() // the first requests start together
 	for u, ls := range lengths {
 		wg.Add(1)
 		go func() {
@@ -318,6 +320,10 @@ func TestServerStepsGoInSequenceOrder(t *testing.T) {
 			}
 		}()
 	}
+	for sv.Waiting() < len(lengths) {
+		time.Sleep(100 * time.Microsecond)
+	}
+	release()
 	wg.Wait()
 	require.NoError(t, sv.Close())
 	mu.Lock()
@@ -333,5 +339,39 @@ func TestServerStepsGoInSequenceOrder(t *testing.T) {
 			several++
 		}
 	}
-	assert.Greater(t, several, 5, "streams were decoded together")
+	// The first round is admitted together: its second and third tokens are one step each
+	// for all three streams.
+	assert.GreaterOrEqual(t, several, 2, "streams were decoded together")
+}
+
+// Under a hold, requests wait and nothing is decoded; released, they are admitted together.
+func TestServerHoldAdmitsTogether(t *testing.T) {
+	m, err := llama.Load(tinyModel(t, "tiny-llama"))
+	require.NoError(t, err)
+	defer m.Close()
+	sv, err := m.NewServer(llama.WithSequences(3), llama.WithThreads(1))
+	require.NoError(t, err)
+	defer sv.Close()
+	release := sv.Hold()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := sv.Generate(context.Background(), llama.Text(fmt.Sprintf("held %d", i)), llama.GenerateOptions{MaxTokens: 4, IgnoreEOG: true}, nil)
+			assert.NoError(t, err)
+			assert.Equal(t, 4, res.Tokens)
+		}()
+	}
+	for sv.Waiting() < 4 {
+		time.Sleep(100 * time.Microsecond)
+	}
+	assert.Zero(t, sv.Stats().Steps, "nothing is decoded under a hold")
+	release()
+	release() // counts once
+	wg.Wait()
+	st := sv.Stats()
+	assert.Equal(t, 3, st.MaxActive, "the three sequences were filled at once")
+	assert.Equal(t, 4, st.Requests)
+	assert.Zero(t, sv.Waiting())
 }

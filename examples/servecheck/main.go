@@ -35,6 +35,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/olekukonko/tablewriter"
@@ -311,12 +312,17 @@ func serve(ctx context.Context, m *llama.Model, c config, prompts [][]int32) (se
 	timers := make([]*metrics.TokenTimer, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
-	sv.ResetStats()
+	var returned atomic.Int32
+	// Every stream is sent under a hold and admitted at once: a short stream would otherwise
+	// end before the last is sent, and the check would not be of N streams at once.
+	release := sv.Hold()
+	defer release()
 	for i, p := range prompts {
 		timers[i] = metrics.NewTokenTimer(c.gen)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer returned.Add(1)
 			timers[i].Start()
 			_, errs[i] = sv.GenerateTokens(ctx, p, genOptions(c), func(t llama.Token) bool {
 				timers[i].Token()
@@ -326,6 +332,11 @@ func serve(ctx context.Context, m *llama.Model, c config, prompts [][]int32) (se
 			timers[i].Stop()
 		}()
 	}
+	for sv.Waiting()+int(returned.Load()) < n {
+		time.Sleep(100 * time.Microsecond)
+	}
+	sv.ResetStats()
+	release()
 	wg.Wait()
 	out.stats = sv.Stats()
 	if err := errors.Join(errs...); err != nil {
