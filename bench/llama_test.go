@@ -135,7 +135,8 @@ func TestServeOnTheDefaultModel(t *testing.T) {
 		}
 	}
 	for _, l := range out.Closed {
-		assert.Equal(t, l.Users, l.Engine.MaxActive, "%s: every user's stream was decoded at once", l.Label())
+		assert.Equal(t, l.Users, l.Sequences, l.Label())
+		assert.LessOrEqual(t, l.Engine.MaxActive, l.Users, l.Label())
 	}
 	assert.Equal(t, 4.0, out.Open[0].RateRPS)
 	assert.Equal(t, 2, out.Capacity.Users, "a target this loose is met at every level")

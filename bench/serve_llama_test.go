@@ -44,7 +44,6 @@ func TestServeOnTinyModel(t *testing.T) {
 	}
 	assert.Equal(t, 1, out.Closed[0].Sequences)
 	assert.Equal(t, 3, out.Closed[1].Sequences)
-	assert.Equal(t, 3, out.Closed[1].Engine.MaxActive, "three users decode at once")
 	assert.Equal(t, out.SaturationUsers, out.Open[0].Sequences)
 	assert.InDelta(t, out.SaturationRPS, out.Open[0].RateRPS, 1e-12)
 	assert.Equal(t, metrics.CapacityOf(out.Closed, out.Open, out.Spec.Target), out.Capacity)
