@@ -15,6 +15,7 @@ import (
 
 	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/gguf"
+	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
 	"github.com/local-llm-bench/llmbench/llama"
 )
 
@@ -411,7 +412,7 @@ func TestFitWithoutMonitorStopsAndErrors(t *testing.T) {
 // the CPU with the plan's options and generates, and a context of the training context caps
 // the sweep.
 func TestFitOnTinyModel(t *testing.T) {
-	path := writeTiny(t, "tiny-llama")
+	path := ggufttest.Tiny(t, t.TempDir(), "tiny-llama")
 	spec := metrics.Spec{Model: path, Repetitions: 1, Warmup: -1, PromptTokens: 32, GenTokens: 4, SkipHash: true}
 	fs := metrics.FitSpec{Budgets: []uint64{gib}, KVTypes: []string{"f16", "q8_0", "q4_0"}, HostMemory: 64 * gib}
 

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -12,20 +11,12 @@ import (
 
 	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/eval"
-	"github.com/local-llm-bench/llmbench/gguf"
+	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
 	"github.com/local-llm-bench/llmbench/llama"
 	"github.com/local-llm-bench/llmbench/models"
 )
 
 // writeTiny writes a tiny synthetic model of the given spec id into a test folder.
-func writeTiny(t testing.TB, id string) string {
-	t.Helper()
-	spec, ok := gguf.TinySpec(id)
-	require.True(t, ok)
-	p := filepath.Join(t.TempDir(), id+".gguf")
-	require.NoError(t, gguf.Write(p, spec, gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
-	return p
-}
 
 func defaultModel(t testing.TB) string {
 	t.Helper()
@@ -37,7 +28,7 @@ func defaultModel(t testing.TB) string {
 }
 
 func TestRunOnTinyModel(t *testing.T) {
-	spec := metrics.Spec{Model: writeTiny(t, "tiny-gemma2"), Repetitions: 2, PromptTokens: 64, GenTokens: 16, Depths: []int{0, 128, 100000}, ChatPrompts: 2, ChatMaxTokens: 8}
+	spec := metrics.Spec{Model: ggufttest.Tiny(t, t.TempDir(), "tiny-gemma2"), Repetitions: 2, PromptTokens: 64, GenTokens: 16, Depths: []int{0, 128, 100000}, ChatPrompts: 2, ChatMaxTokens: 8}
 	res, err := Run(context.Background(), spec, Options{})
 	require.NoError(t, err)
 	assert.True(t, res.Complete)

@@ -8,11 +8,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/local-llm-bench/llmbench/bench/metrics"
+	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
 )
 
 // The serving sweep through llama.Server on a tiny model: random prompts, both loops.
 func TestServeOnTinyModel(t *testing.T) {
-	spec := metrics.Spec{Model: writeTiny(t, "tiny-llama"), Threads: 1}
+	spec := metrics.Spec{Model: ggufttest.Tiny(t, t.TempDir(), "tiny-llama"), Threads: 1}
 	sv := metrics.ServeSpec{Users: []int{1, 3}, Requests: 4, PromptTokens: 16, GenTokens: 8, RandomPrompts: true, RateFractions: []float64{1}}
 	out, err := Serve(context.Background(), spec, sv, Options{})
 	require.NoError(t, err)

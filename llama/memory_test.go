@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"sync"
@@ -13,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/local-llm-bench/llmbench/gguf"
+	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
 )
 
 // bufferLog keeps the buffer sizes llama.cpp logs: compute buffers by buffer type ("CPU
@@ -68,15 +67,6 @@ func logBuffers(t *testing.T) *bufferLog {
 	return logs
 }
 
-func writeTiny(t *testing.T, dir, id string) string {
-	t.Helper()
-	spec, ok := gguf.TinySpec(id)
-	require.True(t, ok)
-	path := filepath.Join(dir, id+".gguf")
-	require.NoError(t, gguf.Write(path, spec, gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
-	return path
-}
-
 // The estimate of a context's compute buffer is at least what llama.cpp then allocates for
 // it, and the KV cache estimate is what llama.cpp allocates, for each architecture, small and
 // long contexts, with and without flash attention, one sequence or several in separate streams
@@ -102,7 +92,7 @@ func TestContextEstimateMatchesLlamaCpp(t *testing.T) {
 		{1024, 1, false, FlashOn, KVQ4_0},
 	}
 	for _, id := range []string{"tiny-llama", "tiny-gemma2", "tiny-phi3"} {
-		m, err := Load(writeTiny(t, dir, id))
+		m, err := Load(ggufttest.Tiny(t, dir, id))
 		require.NoError(t, err)
 		ff := m.feedForward()
 		require.Positive(t, ff)

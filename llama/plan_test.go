@@ -219,7 +219,7 @@ func TestPlanInvalidModels(t *testing.T) {
 	_, err := PlanHeader(nil, PlanRequest{Budget: 8 << 30})
 	assert.ErrorIs(t, err, ErrInvalidModel)
 	dir := t.TempDir()
-	good, err := os.ReadFile(writeTiny(t, dir, "tiny-llama"))
+	good, err := os.ReadFile(ggufttest.Tiny(t, dir, "tiny-llama"))
 	require.NoError(t, err)
 	for name, edit := range map[string][2]string{
 		"no block count":     {"llama.block_count", "llama.block_kount"},
@@ -247,7 +247,7 @@ func TestPlanTinyTwinsMatchLlamaCpp(t *testing.T) {
 	for _, spec := range gguf.TinySpecs() {
 		t.Run(spec.ID, func(t *testing.T) {
 			q4 := filepath.Join(dir, spec.ID+".Q4_K_M.gguf")
-			require.NoError(t, Quantize(writeTiny(t, dir, spec.ID), q4, FileTypeQ4_K_M))
+			require.NoError(t, Quantize(ggufttest.Tiny(t, dir, spec.ID), q4, FileTypeQ4_K_M))
 			header, err := gguf.QuantizedHeader(spec, "Q4_K_M")
 			require.NoError(t, err)
 			file, err := gguf.Validate(q4)
@@ -294,7 +294,7 @@ func TestPlanTinyTwinsMatchLlamaCpp(t *testing.T) {
 func TestPlanLoadsAndGenerates(t *testing.T) {
 	dir := t.TempDir()
 	for _, id := range []string{"tiny-llama", "tiny-gemma2", "tiny-phi3"} {
-		path := writeTiny(t, dir, id)
+		path := ggufttest.Tiny(t, dir, id)
 		f, err := gguf.Validate(path)
 		require.NoError(t, err)
 		ms, err := shapeOf(f)
@@ -348,7 +348,7 @@ func TestPlanLoadsAndGenerates(t *testing.T) {
 // A plan for the CPU alone (a budget of 0) keeps everything on the host, and its session
 // offloads nothing.
 func TestPlanForTheCPUAlone(t *testing.T) {
-	path := writeTiny(t, t.TempDir(), "tiny-llama")
+	path := ggufttest.Tiny(t, t.TempDir(), "tiny-llama")
 	p, err := PlanPlacement(path, PlanRequest{HostMemory: plentyOfHost})
 	require.NoError(t, err)
 	assert.Zero(t, p.GPULayers)
@@ -377,7 +377,7 @@ func TestParamsFitWithoutAGPU(t *testing.T) {
 	slog.SetDefault(slog.New(lines))
 	t.Cleanup(func() { slog.SetDefault(prev) })
 
-	path := writeTiny(t, t.TempDir(), "tiny-llama")
+	path := ggufttest.Tiny(t, t.TempDir(), "tiny-llama")
 	cfg := defaultSessionConfig()
 	cfg.contextSize = 256
 	n, err := paramsFit(path, cfg, newContextShape(cfg, 512), 0)
@@ -400,7 +400,7 @@ func TestPlanMeasuredOnTheGPU(t *testing.T) {
 	if !HasGPU() {
 		t.Skip("no GPU backend loaded (make cuda, or set LLMBENCH_BACKEND_DIR): llama_params_fit measures on a GPU")
 	}
-	path := writeTiny(t, t.TempDir(), "tiny-llama")
+	path := ggufttest.Tiny(t, t.TempDir(), "tiny-llama")
 	p, err := PlanPlacement(path, PlanRequest{Budget: 2 << 30, Session: []SessionOption{WithContextSize(512)}})
 	require.NoError(t, err)
 	t.Log(p, p.Notes)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/local-llm-bench/llmbench/bench/report"
+	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
 	"github.com/local-llm-bench/llmbench/llama"
 )
 
@@ -37,7 +38,7 @@ func TestCPUBuildIsWarnedAndMarked(t *testing.T) {
 
 	dir := t.TempDir()
 	out := filepath.Join(dir, "results")
-	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "-models", tiny(t, dir, "tiny-llama"), "-quick", "-quality=false", "-out", out)
+	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "-models", ggufttest.Tiny(t, dir, "tiny-llama"), "-quick", "-quality=false", "-out", out)
 	cmd.Env = append(os.Environ(), "COMPARE_MAIN=1")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -16,6 +16,7 @@ import (
 	"github.com/local-llm-bench/llmbench/bench"
 	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/bench/report"
+	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
 	"github.com/local-llm-bench/llmbench/llama"
 	"github.com/local-llm-bench/llmbench/models"
 )
@@ -29,7 +30,7 @@ func TestBudgetsOnTheCPUArePlanned(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "results")
-	model := tiny(t, dir, "tiny-llama")
+	model := ggufttest.Tiny(t, dir, "tiny-llama")
 	var stdout, stderr bytes.Buffer
 	code, err := run(context.Background(), []string{"-models", model, "-quick", "-quality=false", "-out", out}, &stdout, &stderr)
 	require.NoError(t, err, stderr.String())

@@ -23,6 +23,7 @@ import (
 	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/bench/report"
 	"github.com/local-llm-bench/llmbench/gguf"
+	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
 )
 
 // TestMain lets the test binary double as the program: with COMPARE_MAIN set it runs compare
@@ -84,13 +85,6 @@ func (i *interrupter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func tiny(t *testing.T, dir, id string) string {
-	t.Helper()
-	spec, ok := gguf.TinySpec(id)
-	require.True(t, ok)
-	return write(t, dir, spec)
-}
-
 func write(t *testing.T, dir string, spec gguf.Spec) string {
 	t.Helper()
 	p := filepath.Join(dir, spec.ID+".gguf")
@@ -101,7 +95,7 @@ func write(t *testing.T, dir string, spec gguf.Spec) string {
 func TestQuickRunWritesTheWholeReport(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "results")
-	models := tiny(t, dir, "tiny-llama") + "," + tiny(t, dir, "tiny-gemma2")
+	models := ggufttest.Tiny(t, dir, "tiny-llama") + "," + ggufttest.Tiny(t, dir, "tiny-gemma2")
 	var stdout, stderr bytes.Buffer
 	code, err := run(context.Background(), []string{"-models", models, "-quick", "-out", out}, &stdout, &stderr)
 	require.NoError(t, err, stderr.String())
@@ -133,7 +127,7 @@ func TestQuickRunWritesTheWholeReport(t *testing.T) {
 
 func TestCatalogModelsMissingAreDownloaded(t *testing.T) {
 	dir := t.TempDir()
-	model, err := os.ReadFile(tiny(t, dir, "tiny-gemma2"))
+	model, err := os.ReadFile(ggufttest.Tiny(t, dir, "tiny-gemma2"))
 	require.NoError(t, err)
 	var paths []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -163,7 +157,7 @@ func TestCatalogModelsMissingAreDownloaded(t *testing.T) {
 func TestInterruptKeepsFinishedModelsAndMarksTheReport(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "results")
-	models := strings.Join([]string{tiny(t, dir, "tiny-phi3"), tiny(t, dir, "tiny-llama"), tiny(t, dir, "tiny-gemma2")}, ",")
+	models := strings.Join([]string{ggufttest.Tiny(t, dir, "tiny-phi3"), ggufttest.Tiny(t, dir, "tiny-llama"), ggufttest.Tiny(t, dir, "tiny-gemma2")}, ",")
 	// SIGINT lands during the first timed prompt run of the second model.
 	at := "tiny-llama: pp128 " + bar(1, 2)
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "--", "-models", models, "-quick", "-out", out, "-quality=false")
@@ -212,7 +206,7 @@ func TestAFailingModelIsRecordedAndTheNextOneRuns(t *testing.T) {
 	out := filepath.Join(dir, "results")
 	bad := filepath.Join(dir, "broken.gguf")
 	require.NoError(t, os.WriteFile(bad, []byte("GGUF but not much else"), 0o644))
-	models := tiny(t, dir, "tiny-llama") + "," + bad + "," + tiny(t, dir, "tiny-gemma2")
+	models := ggufttest.Tiny(t, dir, "tiny-llama") + "," + bad + "," + ggufttest.Tiny(t, dir, "tiny-gemma2")
 	var stdout, stderr bytes.Buffer
 	code, err := run(context.Background(), []string{"-models", models, "-quick", "-quality=false", "-out", out}, &stdout, &stderr)
 	assert.Equal(t, 1, code)

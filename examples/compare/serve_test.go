@@ -16,6 +16,7 @@ import (
 
 	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/bench/report"
+	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
 )
 
 // serveArgs is a short sweep: two levels, a few requests, one open-loop rate.
@@ -25,7 +26,7 @@ var serveArgs = []string{"-quick", "-quality=false", "-serve", "-serve-users", "
 func TestServeAddsTheSweepToTheReport(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "results")
-	model := tiny(t, dir, "tiny-llama")
+	model := ggufttest.Tiny(t, dir, "tiny-llama")
 	var stdout, stderr bytes.Buffer
 	code, err := run(context.Background(), append([]string{"-models", model, "-out", out, "-serve-rates", "2"}, serveArgs...), &stdout, &stderr)
 	require.NoError(t, err, stderr.String())
@@ -102,7 +103,7 @@ func TestServeStoppedKeepsTheLevelsMeasured(t *testing.T) {
 	require.NoError(t, err)
 	var res metrics.Result
 	res.Complete = true
-	err = serveModel(context.Background(), c, target{name: "tiny", path: tiny(t, dir, "tiny-llama")}, nil, stop, newProgress(&bytes.Buffer{}), &res)
+	err = serveModel(context.Background(), c, target{name: "tiny", path: ggufttest.Tiny(t, dir, "tiny-llama")}, nil, stop, newProgress(&bytes.Buffer{}), &res)
 	require.Error(t, err)
 	assert.False(t, res.Complete)
 	assert.True(t, strings.HasPrefix(res.Error, "serve: "), res.Error)

@@ -14,24 +14,15 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/local-llm-bench/llmbench/bench/metrics"
-	"github.com/local-llm-bench/llmbench/gguf"
+	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
 )
-
-func tiny(t *testing.T, dir, id string) string {
-	t.Helper()
-	spec, ok := gguf.TinySpec(id)
-	require.True(t, ok)
-	p := filepath.Join(dir, id+".gguf")
-	require.NoError(t, gguf.Write(p, spec, gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
-	return p
-}
 
 // The whole check on two tiny models on the CPU: it runs, says what ran it, and its exit
 // status follows its targets.
 func TestServecheckOnTinyModels(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
-	models := tiny(t, dir, "tiny-llama") + "," + tiny(t, dir, "tiny-gemma2")
+	models := ggufttest.Tiny(t, dir, "tiny-llama") + "," + ggufttest.Tiny(t, dir, "tiny-gemma2")
 	var stdout, stderr bytes.Buffer
 	code, err := run(context.Background(), []string{"-models", models, "-streams", "3,2", "-prompt", "16", "-gen", "8", "-threads", "1", "-out", out}, &stdout, &stderr)
 	require.NoError(t, err, stderr.String())
