@@ -10,6 +10,16 @@ var (
 // SetStepHook sets the hook each Server step calls before it decodes; nil removes it.
 func SetStepHook(f func(seqs []int32, gen int)) { testHookStep = f }
 
+// SplitArgmax shares every Server step's greedy picks out among workers goroutines, however
+// few logits the step holds, until the function it returns restores the defaults.
+func SplitArgmax(workers int) (restore func()) {
+	min, w := argmaxSplitMin.Swap(0), argmaxWorkers.Swap(int64(workers))
+	return func() { argmaxSplitMin.Store(min); argmaxWorkers.Store(w) }
+}
+
+// ArgmaxSplits counts the Server steps whose greedy picks were shared out.
+func ArgmaxSplits() int64 { return argmaxSplits.Load() }
+
 // SetAfterBeginHook sets the hook Generate runs once its call has begun; nil removes it.
 func SetAfterBeginHook(f func(*Session)) { testHookAfterBegin = f }
 

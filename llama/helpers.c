@@ -164,9 +164,9 @@ void llmb_batch_fill_seqs(struct llama_batch * batch, const int32_t * tokens, co
     batch->n_tokens = n;
 }
 
-void llmb_argmax_rows(struct llama_context * ctx, const int32_t * idx, int32_t * out, int32_t n, int32_t n_vocab) {
+void llmb_logits_rows(struct llama_context * ctx, const int32_t * idx, float ** out, int32_t n) {
     for (int32_t k = 0; k < n; k++) {
-        out[k] = llmb_argmax(ctx, idx[k], n_vocab);
+        out[k] = llama_get_logits_ith(ctx, idx[k]);
     }
 }
 

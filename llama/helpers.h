@@ -83,9 +83,9 @@ void llmb_batch_fill(struct llama_batch * batch, const int32_t * tokens, int32_t
 // seq[i], with its logits kept where logits[i] is nonzero.
 void llmb_batch_fill_seqs(struct llama_batch * batch, const int32_t * tokens, const int32_t * pos, const int32_t * seq, const int8_t * logits, int32_t n);
 
-// llmb_argmax_rows writes into out[k] the argmax of the logits of batch output idx[k] (-1 where
-// there are none), for n outputs: the greedy picks of every stream of a step in one call.
-void llmb_argmax_rows(struct llama_context * ctx, const int32_t * idx, int32_t * out, int32_t n, int32_t n_vocab);
+// llmb_logits_rows writes into out[k] the logits of batch output idx[k] (NULL where there are
+// none), for n outputs, so that the greedy picks of a step's streams can be read in parallel.
+void llmb_logits_rows(struct llama_context * ctx, const int32_t * idx, float ** out, int32_t n);
 
 // llmb_top2_margin is the largest logit of output idx minus the second largest: how far the
 // greedy pick is from a tie. For tests.

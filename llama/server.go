@@ -425,11 +425,12 @@ func (st *serverState) loop(started chan<- struct{}) {
 	for i := range free {
 		free[i] = st.nSeq - 1 - i
 	}
-	nVocab := C.int32_t(st.info.VocabSize)
+	nVocab := st.info.VocabSize
 	var (
 		toks, pos, seqs []int32
 		logits          []int8
 		rows, picks     []int32
+		ptrs            []*C.float
 		rowOwner, bySeq []*stream
 	)
 	end := func(s *stream, stop StopReason, err error) {
@@ -445,10 +446,12 @@ func (st *serverState) loop(started chan<- struct{}) {
 		if err != nil {
 			err = fmt.Errorf("generate: %w", err)
 		}
-		s.post(nil, true, res, err)
+		// Counted before the caller learns of the end, so that Stats, read once every
+		// Generate has returned, holds every request.
 		st.stats.mu.Lock()
 		st.stats.s.Requests++
 		st.stats.mu.Unlock()
+		s.post(nil, true, res, err)
 	}
 	for {
 		if c.closed.Load() {
@@ -575,7 +578,7 @@ func (st *serverState) loop(started chan<- struct{}) {
 		}
 		if len(rows) > 0 {
 			picks = append(picks, make([]int32, len(rows))...)
-			C.llmb_argmax_rows(c.c, (*C.int32_t)(unsafe.Pointer(&rows[0])), (*C.int32_t)(unsafe.Pointer(&picks[0])), C.int32_t(len(rows)), nVocab)
+			ptrs = greedyRows(c.c, rows, picks, nVocab, ptrs)
 		}
 		g := 0
 		for _, s := range rowOwner {

@@ -55,49 +55,65 @@ func serverPrompts(n int) []llama.Prompt {
 }
 
 // Every stream of a Server gives, token for token, what its prompt gives alone in a Session,
-// with more requests than sequences, so that streams join and leave while others decode.
+// with more requests than sequences, so that streams join and leave while others decode; with
+// each step's greedy picks made on one goroutine, and shared out among three.
 func TestServerStreamsMatchTheirSoloRuns(t *testing.T) {
 	const n = 16
 	for _, id := range tinyIDs {
-		t.Run(id, func(t *testing.T) {
-			m, err := llama.Load(tinyModel(t, id))
-			require.NoError(t, err)
-			defer m.Close()
-			refs := soloRuns(t, m, serverPrompts(12), n, 1e-3)
-			t.Logf("%d of 12 prompts have no near-tie in their first %d tokens", len(refs), n)
-			require.GreaterOrEqual(t, len(refs), 6)
+		for _, split := range []bool{false, true} {
+			name := id + "/picks on one goroutine"
+			if split {
+				name = id + "/picks shared out"
+			}
+			t.Run(name, func(t *testing.T) {
+				if split {
+					defer llama.SplitArgmax(3)()
+				}
+				splits := llama.ArgmaxSplits()
+				m, err := llama.Load(tinyModel(t, id))
+				require.NoError(t, err)
+				defer m.Close()
+				refs := soloRuns(t, m, serverPrompts(12), n, 1e-3)
+				t.Logf("%d of 12 prompts have no near-tie in their first %d tokens", len(refs), n)
+				require.GreaterOrEqual(t, len(refs), 6)
 
-			sv, err := m.NewServer(llama.WithSequences(3), llama.WithContextSize(3*256), llama.WithThreads(1))
-			require.NoError(t, err)
-			defer sv.Close()
-			got := make([][]int32, len(refs))
-			results := make([]llama.Result, len(refs))
-			var wg sync.WaitGroup
-			for i, r := range refs {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					res, err := sv.Generate(context.Background(), r.prompt, llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true}, func(tok llama.Token) bool {
-						got[i] = append(got[i], tok.ID)
-						return true
-					})
-					assert.NoError(t, err)
-					results[i] = res
-				}()
-			}
-			wg.Wait()
-			for i, r := range refs {
-				assert.Equal(t, r.ids, got[i], "stream %d (%q)", i, r.prompt)
-				assert.Equal(t, n, results[i].Tokens)
-				assert.Equal(t, llama.StopMaxTokens, results[i].Stop)
-			}
-			st := sv.Stats()
-			assert.Equal(t, len(refs), st.Requests)
-			assert.Equal(t, len(refs)*(n-1), st.GenTokens, "every token but each stream's last was decoded once")
-			assert.LessOrEqual(t, st.MaxActive, 3)
-			assert.Greater(t, st.MaxBatch, 1, "steps carried several streams")
-			assert.Less(t, st.Steps, len(refs)*n, "streams shared steps")
-		})
+				sv, err := m.NewServer(llama.WithSequences(3), llama.WithContextSize(3*256), llama.WithThreads(1))
+				require.NoError(t, err)
+				defer sv.Close()
+				got := make([][]int32, len(refs))
+				results := make([]llama.Result, len(refs))
+				var wg sync.WaitGroup
+				for i, r := range refs {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						res, err := sv.Generate(context.Background(), r.prompt, llama.GenerateOptions{MaxTokens: n, IgnoreEOG: true}, func(tok llama.Token) bool {
+							got[i] = append(got[i], tok.ID)
+							return true
+						})
+						assert.NoError(t, err)
+						results[i] = res
+					}()
+				}
+				wg.Wait()
+				for i, r := range refs {
+					assert.Equal(t, r.ids, got[i], "stream %d (%q)", i, r.prompt)
+					assert.Equal(t, n, results[i].Tokens)
+					assert.Equal(t, llama.StopMaxTokens, results[i].Stop)
+				}
+				st := sv.Stats()
+				assert.Equal(t, len(refs), st.Requests)
+				assert.Equal(t, len(refs)*(n-1), st.GenTokens, "every token but each stream's last was decoded once")
+				assert.LessOrEqual(t, st.MaxActive, 3)
+				assert.Greater(t, st.MaxBatch, 1, "steps carried several streams")
+				assert.Less(t, st.Steps, len(refs)*n, "streams shared steps")
+				if split {
+					assert.Greater(t, llama.ArgmaxSplits(), splits, "steps shared their picks out")
+				} else {
+					assert.Equal(t, splits, llama.ArgmaxSplits(), "the tiny models' steps are too small to share out")
+				}
+			})
+		}
 	}
 }
 
