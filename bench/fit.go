@@ -94,7 +94,9 @@ const NotMeasuredNoGPU = "no GPU: planned, not measured"
 //     memory (Monitor) from before the load to the end of its last call, with a ballast
 //     holding the rest of the GPU so that only the budget is free. It then loads the
 //     placement at its largest context (a prompt and a few tokens), and at the context beyond
-//     with the placement held, which must be refused with ErrOutOfMemory.
+//     with the placement held, which must be refused with ErrOutOfMemory. Where the card
+//     holds it all the same (the planner errs high), the doubling goes on with real loads
+//     until one is refused: FitStep.LargestContext is then what the card held.
 //
 // Without a GPU it plans alone, and says so (metrics.Fit.NotMeasured). A planner's refusal
 // (ErrOutOfMemory) is a step's answer; a load that fails is recorded in the step and the sweep
@@ -219,12 +221,43 @@ func (f *fitter) step(ctx context.Context, budget uint64, kv string) (metrics.Fi
 		}
 	}
 	if st.Beyond != nil {
-		// The placement held at the next context: only the context changes.
-		opts := append(p.SessionOptions(), llama.WithContextSize(st.Beyond.Context))
-		st.Beyond.Load = f.load(ctx, fmt.Sprintf("%s, one step beyond, %d tokens", label, st.Beyond.Context), budget,
-			p.ModelOptions(), opts, 0, st.Beyond.Context, false)
+		return st, f.beyond(ctx, label, budget, p, &st)
 	}
 	return st, nil
+}
+
+// beyond loads the placement p, held, at the context one step beyond its largest, which a card
+// of the budget must refuse. The planner errs on the high side, so the card may hold it all
+// the same: that load then joins the step's BeyondHeld, and the next doubling is loaded, until
+// one is refused or fails, or the training context is reached.
+func (f *fitter) beyond(ctx context.Context, label string, budget uint64, p llama.Plan, st *metrics.FitStep) error {
+	limit := max(p.TrainContext, p.ContextSize)
+	for {
+		b := st.Beyond
+		opts := append(p.SessionOptions(), llama.WithContextSize(b.Context))
+		b.Load = f.load(ctx, fmt.Sprintf("%s, one step beyond, %d tokens", label, b.Context), budget,
+			p.ModelOptions(), opts, 0, b.Context, false)
+		if err := stopped(ctx, f.opts.Stop); err != nil {
+			return err
+		}
+		// Only a load with the rest of the GPU held, which kept to the budget, says what a
+		// card of the budget holds.
+		if l := b.Load; l.Error != "" || l.BallastBytes == 0 || l.Breach(budget) {
+			return nil
+		}
+		st.BeyondHeld = append(st.BeyondHeld, b.Load)
+		if b.Context >= limit {
+			st.Beyond = nil
+			return nil
+		}
+		next := min(2*b.Context, limit)
+		st.Beyond = &metrics.FitBeyond{Context: next}
+		if q, err := f.plan(p.Budget, string(p.KVType), next); err != nil {
+			st.Beyond.PlanError = err.Error()
+		} else {
+			st.Beyond.PlannedLayers = q.GPULayers
+		}
+	}
 }
 
 // sweep finds the largest context of the doubling sweep from p's context at which the planner

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -45,14 +46,18 @@ func planAt(t *testing.T, budget uint64, kv string, nCtx int) (llama.Plan, error
 // weights, and for the session the bytes of the kind of load under way, which the fitter's
 // progress event names ("largest context", "one step beyond", else the plan at its context).
 type fakeCard struct {
-	mu                           sync.Mutex
-	total, cuda                  uint64
-	ballast, model, session      uint64
-	probes                       map[*cardProbe]bool
-	modelBytes                   uint64
-	sessionBytes                 map[string]uint64
-	kind                         string
-	noBallast                    error
+	mu                      sync.Mutex
+	total, cuda             uint64
+	ballast, model, session uint64
+	probes                  map[*cardProbe]bool
+	modelBytes              uint64
+	sessionBytes            map[string]uint64
+	kind                    string
+	noBallast               error
+	// holdsBeyond, where set, says which contexts one step beyond the card holds all the same,
+	// with a session of sessionBytes["held beyond"].
+	holdsBeyond                  func(nCtx int) bool
+	ctx                          int      // the context of the load under way, from its label
 	freeAtLoad                   []uint64 // what was free when each load began
 	loads, sessions, ballastAsks int
 }
@@ -144,6 +149,8 @@ func (c *fakeCard) progress(e Event) {
 			c.kind = k
 		}
 	}
+	words := strings.Fields(strings.TrimSuffix(e.Label, " tokens: load"))
+	c.ctx, _ = strconv.Atoi(words[len(words)-1])
 }
 
 func (c *fakeCard) loader(path string, opts ...llama.ModelOption) (Model, error) {
@@ -164,6 +171,9 @@ type cardModel struct {
 func (m *cardModel) NewSession(opts ...llama.SessionOption) (Session, error) {
 	m.c.sessions++
 	need := m.c.sessionBytes[m.c.kind]
+	if m.c.kind == "one step beyond" && m.c.holdsBeyond != nil && m.c.holdsBeyond(m.c.ctx) {
+		need = m.c.sessionBytes["held beyond"]
+	}
 	if err := m.c.take(&m.c.session, need); err != nil {
 		return nil, err
 	}
@@ -325,6 +335,65 @@ func TestFitMeasuresEachPlanOnAGPU(t *testing.T) {
 	assert.True(t, fit.Steps[1].MaxContextCapped, "24 GiB does")
 	assert.Equal(t, loads, card.loads)
 	assert.Zero(t, card.ballast+card.model+card.session, "everything was given back")
+}
+
+// The planner errs high, so a card may hold the context one step beyond its largest: the sweep
+// then loads each doubling, the placement held, until one is refused or the training context
+// is reached, and the largest context is the last the card held.
+func TestFitLoadsPastWhatThePlannerPlaced(t *testing.T) {
+	run := func(holds func(int) bool) metrics.FitStep {
+		card := newFakeCard()
+		card.holdsBeyond = holds
+		card.sessionBytes["largest context"] = 1 * gib
+		card.sessionBytes["held beyond"] = 1200 << 20 // with the model and CUDA, 5.8 GiB of the 6
+		fit, err := RunFit(context.Background(), fitSpec(), metrics.FitSpec{Budgets: []uint64{6 * gib}, HostMemory: 64 * gib},
+			FitOptions{Planner: twinPlanner(t), GPU: func() bool { return true }, Loader: card.loader, Monitor: card,
+				Ballast: card.hold, FreeGPU: card.free, Progress: card.progress, Clock: newTickClock(time.Millisecond).Now})
+		require.NoError(t, err)
+		require.Len(t, fit.Steps, 1)
+		assert.Zero(t, card.ballast+card.model+card.session, "everything was given back")
+		return fit.Steps[0]
+	}
+
+	planned := run(nil)
+	require.NotNil(t, planned.Beyond)
+	first := planned.Beyond.Context
+	require.Less(t, first, 32768, "the twin's training context is beyond the planner's largest at 6 GiB")
+	assert.True(t, planned.Beyond.Load.OutOfMemory)
+	assert.Empty(t, planned.BeyondHeld)
+	n, capped := planned.LargestContext()
+	assert.Equal(t, planned.MaxContext, n)
+	assert.False(t, capped)
+
+	st := run(func(nCtx int) bool { return nCtx <= first })
+	require.Len(t, st.BeyondHeld, 1)
+	held := st.BeyondHeld[0]
+	assert.Equal(t, first, held.Context)
+	assert.Empty(t, held.Error)
+	assert.Positive(t, held.BallastBytes)
+	require.NotNil(t, st.Beyond)
+	assert.Equal(t, 2*first, st.Beyond.Context, "the next doubling")
+	require.NotNil(t, st.Beyond.Load)
+	assert.True(t, st.Beyond.Load.OutOfMemory, "refused: %s", st.Beyond.Load.Error)
+	assert.True(t, st.Beyond.PlannedLayers < 33 || st.Beyond.PlanError != "", "the planner does not keep the placement there")
+	assert.Equal(t, planned.MaxContext, st.MaxContext, "the planner's largest stays as planned")
+	n, capped = st.LargestContext()
+	assert.Equal(t, first, n)
+	assert.False(t, capped)
+	peak, ok := st.PeakVRAMBytes()
+	require.True(t, ok)
+	assert.Equal(t, held.PeakVRAMBytes, peak, "the held load is the placement's highest peak")
+
+	st = run(func(int) bool { return true })
+	require.NotEmpty(t, st.BeyondHeld)
+	assert.Equal(t, 32768, st.BeyondHeld[len(st.BeyondHeld)-1].Context)
+	for i, l := range st.BeyondHeld[1:] {
+		assert.Equal(t, 2*st.BeyondHeld[i].Context, l.Context)
+	}
+	assert.Nil(t, st.Beyond, "the training context ends the doubling")
+	n, capped = st.LargestContext()
+	assert.Equal(t, 32768, n)
+	assert.True(t, capped)
 }
 
 // A load that exceeds its budget is a breach of the plan, marked as such: here the card cannot

@@ -63,12 +63,27 @@ type FitStep struct {
 	// Beyond is the next context of the sweep, which the placement does not hold; nil when the
 	// training context capped the sweep.
 	Beyond *FitBeyond `json:"beyond,omitempty"`
+	// BeyondHeld are the loads of the placement past MaxContext that a card of the budget held
+	// all the same, the planner erring high: each doubling is loaded until one is refused
+	// (Beyond) or the training context is reached. Empty where the first step beyond was
+	// refused, or nothing was measured.
+	BeyondHeld []*FitLoad `json:"beyond_held,omitempty"`
 	// Load is the measured load of the plan at the spec's context, with its speed; nil when
 	// nothing was measured.
 	Load *FitLoad `json:"load,omitempty"`
 	// MaxContextLoad is a load of the placement at MaxContext, confirming that it fits; nil
 	// when nothing was measured or MaxContext is the spec's context (Load confirms it).
 	MaxContextLoad *FitLoad `json:"max_context_load,omitempty"`
+}
+
+// LargestContext is the largest context the placement holds, and whether the training context
+// capped it: the last of BeyondHeld where a card held contexts past the planner's, else
+// MaxContext.
+func (s FitStep) LargestContext() (int, bool) {
+	if n := len(s.BeyondHeld); n > 0 {
+		return s.BeyondHeld[n-1].Context, s.Beyond == nil
+	}
+	return s.MaxContext, s.MaxContextCapped
 }
 
 // FitPlan is a plan of llama.PlanPlacement, as values.
@@ -173,12 +188,12 @@ func (l *FitLoad) PlanErrorPct() (float64, bool) {
 	return 100 * (float64(l.PlannedGPUBytes) - float64(l.PeakVRAMBytes)) / float64(l.PeakVRAMBytes), true
 }
 
-// PeakVRAMBytes is the highest measured peak of the loads of the step's plan (at its context
-// and at the largest); false when none was measured.
+// PeakVRAMBytes is the highest measured peak of the loads of the step's placement (at its
+// context, at the largest, and past it where held); false when none was measured.
 func (s FitStep) PeakVRAMBytes() (uint64, bool) {
 	var peak uint64
 	seen := false
-	for _, l := range []*FitLoad{s.Load, s.MaxContextLoad} {
+	for _, l := range append([]*FitLoad{s.Load, s.MaxContextLoad}, s.BeyondHeld...) {
 		if l.VRAMSeen() {
 			peak, seen = max(peak, l.PeakVRAMBytes), true
 		}

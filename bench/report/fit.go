@@ -34,10 +34,13 @@ type FitRow struct {
 	Layers    int  `json:"layers"`
 	KVOnGPU   bool `json:"kv_on_gpu"`
 	// Context is the context of the plan and its measured load; MaxContext the largest that
-	// holds the placement, the training context where MaxContextCapped.
-	Context          int  `json:"context"`
-	MaxContext       int  `json:"max_context"`
-	MaxContextCapped bool `json:"max_context_capped"`
+	// holds the placement, the training context where MaxContextCapped. PlannerMaxContext is
+	// the planner's largest where a card of the budget held more (metrics.FitStep.BeyondHeld),
+	// else 0.
+	Context           int  `json:"context"`
+	MaxContext        int  `json:"max_context"`
+	MaxContextCapped  bool `json:"max_context_capped"`
+	PlannerMaxContext int  `json:"planner_max_context,omitempty"`
 	// BeyondContext is the context after MaxContext (0 when capped), and Beyond what became of
 	// it: "refused" (a real load with the placement held gave ErrOutOfMemory), "loaded",
 	// "error", or, unmeasured, the planner's layers there ("planned 27/33").
@@ -50,7 +53,7 @@ type FitRow struct {
 	PromptTPS   Num    `json:"prompt_tps"`
 	TTFTMs      Num    `json:"ttft_ms"`
 	PlannedGiB  Num    `json:"planned_gib"`
-	// PeakVRAMGiB is the highest measured peak of the plan's loads, MarginGiB the budget less
+	// PeakVRAMGiB is the highest measured peak of the placement's loads, MarginGiB the budget less
 	// it, and PlanErrorPct (planned − measured) ÷ measured at the plan's context.
 	PeakVRAMGiB  Num `json:"peak_vram_gib"`
 	MarginGiB    Num `json:"margin_gib"`
@@ -98,7 +101,10 @@ func fitRow(name string, f *metrics.Fit, st metrics.FitStep) FitRow {
 	}
 	r.Fits = true
 	r.GPULayers, r.Layers, r.KVOnGPU, r.Context, r.DecidedBy = p.GPULayers, p.Layers, p.KVOnGPU, p.ContextSize, p.DecidedBy
-	r.MaxContext, r.MaxContextCapped = st.MaxContext, st.MaxContextCapped
+	r.MaxContext, r.MaxContextCapped = st.LargestContext()
+	if len(st.BeyondHeld) > 0 {
+		r.PlannerMaxContext = st.MaxContext
+	}
 	r.PlannedGiB = value(gibOf(p.GPU.Total))
 	if b := st.Beyond; b != nil {
 		r.BeyondContext = b.Context
@@ -195,6 +201,16 @@ func contextText(n int, capped bool) string {
 	return s
 }
 
+// largestText is a row's largest context: "16384 (plan 8192)" where a card of the budget held
+// more than the planner placed.
+func largestText(r FitRow) string {
+	s := contextText(r.MaxContext, r.MaxContextCapped)
+	if r.PlannerMaxContext > 0 {
+		s += fmt.Sprintf(" (plan %d)", r.PlannerMaxContext)
+	}
+	return s
+}
+
 // breachText marks a breach in the margin column.
 const breachText = "BREACH"
 
@@ -227,7 +243,7 @@ func fitTable(run Run, rows []FitRow) table {
 			margin = breachText + " " + margin
 		}
 		t.Rows = append(t.Rows, []string{
-			r.Model, fmt.Sprintf("%g", r.BudgetGiB), r.KVType, layers, contextText(r.MaxContext, r.MaxContextCapped), next,
+			r.Model, fmt.Sprintf("%g", r.BudgetGiB), r.KVType, layers, largestText(r), next,
 			fitCell(r, r.DecodeTPS, "%.1f"), fitCell(r, r.PromptTPS, "%.0f"), fitCell(r, r.TTFTMs, "%.2f"),
 			fitCell(r, r.PlannedGiB, "%.2f"), fitCell(r, r.PeakVRAMGiB, "%.2f"), margin, fitCell(r, r.PlanErrorPct, "%+.1f%%"),
 		})
@@ -237,7 +253,7 @@ func fitTable(run Run, rows []FitRow) table {
 	}
 	t.Notes = append(t.Notes,
 		"GiB = 2³⁰ bytes, the unit of the budgets: a card sold as 8 GB has 8 GiB; budgets count the process's GPU memory as NVML does, CUDA's own share included",
-		fmt.Sprintf("largest context: doubling from the plan's context while the planner keeps as many layers on the GPU and the KV cache where it was, up to the training context (max); next context: the one beyond, %s",
+		fmt.Sprintf("largest context: doubling from the plan's context while the planner keeps as many layers on the GPU and the KV cache where it was, up to the training context (max); next context: the one beyond, %s; where that card held it all the same, the doubling went on with real loads until one was refused, and (plan N) is the planner's largest",
 			"loaded with the placement held on a GPU standing in for a card of the budget, where it must be refused (ErrOutOfMemory), else what the planner keeps there"))
 	if measured {
 		t.Notes = append(t.Notes, "peak VRAM: the process's (NVML), less the ballast holding the rest of the GPU, from before each load to the end of its last call, at the plan's context and at the largest; margin = budget − peak VRAM; plan error = (planned − measured) ÷ measured")
@@ -298,6 +314,7 @@ var fitHeader = []string{
 	"context", "max_context", "max_context_capped", "beyond_context", "beyond", "measured", "not_measured",
 	"decode_tps_mean", "decode_tps_sd", "prompt_tps_mean", "ttft_ms_mean", "planned_gpu_bytes", "planned_host_bytes",
 	"peak_vram_bytes", "margin_bytes", "plan_error_pct", "breach", "peak_rss_bytes", "ballast_bytes", "decided_by", "error",
+	"planner_max_context",
 }
 
 // WriteFitCSV writes a result's fit sweep as CSV, the <model>_fit.csv file: this header and
@@ -307,14 +324,15 @@ var fitHeader = []string{
 //	max_context,max_context_capped,beyond_context,beyond,measured,not_measured,decode_tps_mean,
 //	decode_tps_sd,prompt_tps_mean,ttft_ms_mean,planned_gpu_bytes,planned_host_bytes,
 //	peak_vram_bytes,margin_bytes,plan_error_pct,breach,peak_rss_bytes,ballast_bytes,decided_by,
-//	error
+//	error,planner_max_context
 //
 // budget_gib is budget_bytes in GiB (2³⁰ bytes); the memory columns are bytes. fits is false
 // where the planner refused the budget (plan_error says why); beyond is what became of the
-// context after max_context (see FitRow.Beyond); peak_vram_bytes is the highest peak of the
-// plan's loads less the ballast, margin_bytes the budget less it (negative for a breach),
-// plan_error_pct (planned − measured) ÷ measured; peak_rss_bytes and ballast_bytes are those
-// of the load at the plan's context. A figure that was not measured is an empty cell, never 0.
+// context after max_context (see FitRow.Beyond); planner_max_context is the planner's largest
+// context where a card of the budget held a larger one (max_context), else empty;
+// peak_vram_bytes is the highest peak of the placement's loads less the ballast, margin_bytes
+// the budget less it (negative for a breach), plan_error_pct (planned − measured) ÷ measured;
+// peak_rss_bytes and ballast_bytes are those of the load at the plan's context. A figure that was not measured is an empty cell, never 0.
 // A result without a fit sweep gives the header alone.
 func WriteFitCSV(w io.Writer, r metrics.Result) error {
 	cw := csv.NewWriter(w)
@@ -346,6 +364,10 @@ func WriteFitCSV(w io.Writer, r metrics.Result) error {
 		if row.DecodeTPS.OK() {
 			decodeSD = csvFloat(row.DecodeTPS.SD)
 		}
+		plannerMax := ""
+		if row.PlannerMaxContext > 0 {
+			plannerMax = strconv.Itoa(row.PlannerMaxContext)
+		}
 		beyond := ""
 		if row.BeyondContext > 0 {
 			beyond = strconv.Itoa(row.BeyondContext)
@@ -363,6 +385,7 @@ func WriteFitCSV(w io.Writer, r metrics.Result) error {
 			strconv.FormatBool(row.Measured), row.NotMeasured,
 			csvNum(row.DecodeTPS), decodeSD, csvNum(row.PromptTPS), csvNum(row.TTFTMs), plannedGPU, plannedHost,
 			peak, margin, csvNum(row.PlanErrorPct), strconv.FormatBool(row.Breach), rss, ballast, row.DecidedBy, row.Error,
+			plannerMax,
 		}); err != nil {
 			return err
 		}

@@ -206,6 +206,51 @@ func TestFitBreachIsLoud(t *testing.T) {
 	assert.Equal(t, fmt.Sprint(-50<<20), recs[2][23], "margin_bytes")
 }
 
+// Where a card of the budget held contexts past the planner's largest, the row's largest
+// context is the last it held, the planner's is kept beside it, the held loads count in the
+// peak and the margin, and the next context is the one refused after them.
+func TestFitRowsWithContextsHeldPastThePlan(t *testing.T) {
+	run := fitRun(t, true)
+	st := &run.Models[2].Result.Fit.Steps[1] // 4 GiB: the planner stops at 4096
+	held := &metrics.FitLoad{Context: 8192, LayersOnGPU: 21, PeakVRAMBytes: 38 * gib / 10, BallastBytes: 137 * gib}
+	st.BeyondHeld = []*metrics.FitLoad{held}
+	st.Beyond = &metrics.FitBeyond{Context: 16384, PlannedLayers: 15,
+		Load: &metrics.FitLoad{Context: 16384, Error: "session for m: out of memory", OutOfMemory: true, BallastBytes: 137 * gib}}
+
+	r := FitRows(run)[5]
+	assert.Equal(t, 8192, r.MaxContext)
+	assert.False(t, r.MaxContextCapped)
+	assert.Equal(t, 4096, r.PlannerMaxContext)
+	assert.Equal(t, "16384: refused", fmt.Sprintf("%d: %s", r.BeyondContext, r.Beyond))
+	assert.InDelta(t, 3.8, r.PeakVRAMGiB.Value, 1e-6, "the held load took the most")
+	assert.InDelta(t, 0.2, r.MarginGiB.Value, 1e-6)
+	assert.InDelta(t, 100*0.2/3.7, r.PlanErrorPct.Value, 1e-6, "the error is that of the plan's own context")
+	assert.False(t, r.Breach)
+	assert.Zero(t, FitRows(run)[6].PlannerMaxContext, "the planner's largest held no more")
+
+	var md bytes.Buffer
+	require.NoError(t, WriteMarkdown(&md, run))
+	rows := tableRows(t, md.String(), "Fits on: VRAM budgets")
+	assert.Equal(t, []string{"8192 (plan 4096)", "16384: refused"}, rows[5][4:6])
+	assert.Equal(t, "16384", rows[6][4])
+
+	var b bytes.Buffer
+	require.NoError(t, WriteFitCSV(&b, run.Models[2].Result))
+	recs, err := csv.NewReader(&b).ReadAll()
+	require.NoError(t, err)
+	last := len(fitHeader) - 1
+	assert.Equal(t, "planner_max_context", recs[0][last])
+	assert.Equal(t, "4096", recs[2][last])
+	assert.Equal(t, "8192", recs[2][slices.Index(fitHeader, "max_context")])
+	assert.Empty(t, recs[3][last])
+
+	held.Context, st.Beyond = 32768, nil
+	r = FitRows(run)[5]
+	assert.Equal(t, 32768, r.MaxContext)
+	assert.True(t, r.MaxContextCapped, "the card held the training context")
+	assert.Zero(t, r.BeyondContext)
+}
+
 // <model>_fit.csv has the header and one line a step; a figure not measured is empty, never 0.
 func TestWriteFitCSV(t *testing.T) {
 	var b bytes.Buffer
