@@ -16,8 +16,6 @@ import (
 	"github.com/local-llm-bench/llmbench/models"
 )
 
-// writeTiny writes a tiny synthetic model of the given spec id into a test folder.
-
 func defaultModel(t testing.TB) string {
 	t.Helper()
 	p := models.DefaultModelPath()
