@@ -21,6 +21,13 @@ DEFAULT_MODEL := $(MODELS_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 # goroutines, concurrent pulls); test-asan checks llama.cpp's C++ and the binding's C. RACE= turns it off.
 RACE ?= -race
 TEST_FLAGS ?= $(RACE) -p 1 -timeout 30m
+# The tests' llama.cpp runs on one thread unless a test asks for more (LLMBENCH_THREADS, read by
+# llama.DefaultThreads). For the same spinning, ggml's threads are only fast while each has a
+# core to itself: on the 2-core machine beside two CPU-bound processes, 32 tokens of the default
+# model took 64-109 s on 2 threads and 2-3 s on one. The tests that exercise several threads ask
+# for them.
+TEST_THREADS ?= 1
+test test-asan consumer slow-build: export LLMBENCH_THREADS := $(or $(LLMBENCH_THREADS),$(TEST_THREADS))
 
 # AddressSanitizer over the binding, llama.cpp and ggml: go test -asan adds -fsanitize=address to
 # the C compiler and the linker only (cmd/go), and llama.cpp and ggml are C++, so the C++ flags

@@ -103,7 +103,7 @@ func TestChatterAnswersTheMathQuestionsOnTheDefaultModel(t *testing.T) {
 // with the baseline prompts through the chat template. Each level decodes its users together,
 // and the server's account of the window agrees with what the users got.
 func TestServeOnTheDefaultModel(t *testing.T) {
-	spec := metrics.Spec{Model: defaultModel(t), Threads: 2}
+	spec := metrics.Spec{Model: defaultModel(t), Threads: 1}
 	sv := metrics.ServeSpec{Users: []int{1, 2}, Requests: 3, GenTokens: 8, Rates: []float64{4},
 		Target: metrics.ServeTarget{TTFTP99Ms: 60000, TokensPerSecond: 0.1}}
 	out, err := Serve(context.Background(), spec, sv, Options{})

@@ -2,7 +2,12 @@ package llama
 
 import (
 	"fmt"
+	"log/slog"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
+	"sync"
 )
 
 // FlashAttention says whether llama.cpp uses flash attention.
@@ -92,12 +97,34 @@ func (c sessionConfig) contextTokens(trainContext int) int {
 	return DefaultContextSize
 }
 
-// DefaultThreads is the number of CPU threads a Session uses unless told otherwise: the cores
-// this process may use. ggml's own default of 4 made decoding hundreds of times slower on a
-// 2-core machine, where threads wait for each other.
+// ThreadsEnv names the environment variable that sets DefaultThreads: a positive number of
+// threads.
+const ThreadsEnv = "LLMBENCH_THREADS"
+
+// DefaultThreads is the number of CPU threads a Session uses unless told otherwise: $ThreadsEnv
+// where it holds a positive number, else the cores this process may use. ggml's own default of
+// 4 made decoding hundreds of times slower on a 2-core machine, where threads wait for each
+// other.
+//
+// ggml's threads wait for each other by spinning, so they are only fast while each has a core
+// to itself. On a machine where other processes keep the cores busy, fewer threads are faster:
+// on this project's 2-core machine beside two CPU-bound processes, 32 tokens of the default
+// model took 64 to 109 s with 2 threads and 2 to 3 s with one. An application that shares its
+// machine sets $ThreadsEnv or WithThreads below the cores; an invalid value of $ThreadsEnv is
+// ignored, with a warning.
 func DefaultThreads() int {
+	if v, ok := os.LookupEnv(ThreadsEnv); ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+			return n
+		}
+		threadsEnvWarning.Do(func() {
+			slog.Warn("llama: "+ThreadsEnv+" is not a positive number of threads; using the cores", "value", v)
+		})
+	}
 	return max(1, min(runtime.NumCPU(), runtime.GOMAXPROCS(0)))
 }
+
+var threadsEnvWarning sync.Once
 
 // SessionOption configures NewSession.
 type SessionOption func(*sessionConfig)
