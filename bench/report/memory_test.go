@@ -34,7 +34,11 @@ func TestMemoryOnTheCPUIsRSS(t *testing.T) {
 	assert.InDelta(t, 0.4*95/gb, r.Efficiency.Value, 1e-9)
 	assert.Equal(t, RankedByEfficiency, r.RankedBy)
 
+	assert.Equal(t, "smollm2: runs on the CPU in 0.31 GB of memory (peak RSS) for one stream", r.Name+": "+fitClause(r),
+		"the verdict speaks of the memory of the summary's column")
+
 	assert.Empty(t, rows[1].MemoryKind)
+	assert.Equal(t, "its VRAM was not measured (NVML unavailable: libnvidia-ml.so.1 not found)", fitClause(rows[1]))
 	assert.Equal(t, noRSS.RSSUnavailable, rows[1].PeakRSSMiB.NA)
 	assert.Equal(t, "no peak resident memory", rows[1].Efficiency.NA)
 

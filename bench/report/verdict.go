@@ -63,7 +63,12 @@ func joinAnd(parts []string) string {
 	return strings.Join(parts[:len(parts)-1], ", ") + ", and " + parts[len(parts)-1]
 }
 
+// fitClause says the memory of the summary's memory column: VRAM on a GPU, the peak resident
+// memory of a model that ran on the CPU.
 func fitClause(r Row) string {
+	if m := r.MemoryGB(); m.OK() && r.MemoryKind == MemoryRSS {
+		return fmt.Sprintf("runs on the CPU in %.2f GB of memory (peak RSS) for one stream", m.Value)
+	}
 	if v := r.VRAMGB(); v.OK() {
 		return fmt.Sprintf("fits in %.2f GB of VRAM for one stream", v.Value)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/bench/report"
 	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
+	"github.com/local-llm-bench/llmbench/llama"
 )
 
 // serveArgs is a short sweep: two levels, a few requests, one open-loop rate.
@@ -38,8 +39,12 @@ func TestServeAddsTheSweepToTheReport(t *testing.T) {
 		assert.Contains(t, stderr.String(), s)
 	}
 	// The capacity in the summary, the tables and the verdict on the terminal.
+	memory := "tiny-llama: runs on the CPU in " // the peak RSS, as in the summary
+	if llama.HasGPU() {
+		memory = "tiny-llama: fits in "
+	}
 	for _, s := range []string{"users @ target", "Serving: closed loop (N users)", "Serving: open loop (Poisson arrivals)", "Verdict",
-		"tiny-llama: its VRAM was not measured", "To serve users at ≥ 0.5 tok/s each with TTFT p99 ≤ 30 s, deploy tiny-llama"} {
+		memory, "To serve users at ≥ 0.5 tok/s each with TTFT p99 ≤ 30 s, deploy tiny-llama"} {
 		assert.Contains(t, stdout.String(), s)
 	}
 
