@@ -24,8 +24,8 @@ TEST_FLAGS ?= $(RACE) -p 1 -timeout 30m
 # The tests' llama.cpp runs on one thread unless a test asks for more (LLMBENCH_THREADS, read by
 # llama.DefaultThreads). For the same spinning, ggml's threads are only fast while each has a
 # core to itself: on the 2-core machine beside `stress -c 2` and a test run, 32 tokens of the
-# default model took 44-109 s on 2 threads and 1.3-3.1 s on one. The tests that exercise several threads ask
-# for them.
+# default model took 44-109 s on 2 threads and 1.3-3.1 s on one. The tests that exercise
+# several threads ask for them.
 TEST_THREADS ?= 1
 test test-asan consumer slow-build: export LLMBENCH_THREADS := $(or $(LLMBENCH_THREADS),$(TEST_THREADS))
 

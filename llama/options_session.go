@@ -108,13 +108,14 @@ const ThreadsEnv = "LLMBENCH_THREADS"
 //
 // ggml's threads wait for each other by spinning, so they are only fast while each has a core
 // to itself. On a machine where other processes keep the cores busy, fewer threads are faster:
-// on this project's 2-core machine beside `stress -c 2` and a test run (load average 5 to 6), 32
-// tokens of the default model took 44 to 109 s on 2 threads and 1.3 to 3.1 s on one. An application that shares its
-// machine sets $ThreadsEnv or WithThreads below the cores; an invalid value of $ThreadsEnv is
-// ignored, with a warning.
+// on this project's 2-core machine beside `stress -c 2` and a test run (load average 5 to 6),
+// 32 tokens of the default model took 44 to 109 s on 2 threads and 1.3 to 3.1 s on one. An
+// application that shares its machine sets $ThreadsEnv or WithThreads below the cores. An
+// empty $ThreadsEnv counts as unset; another value that is not a positive number is ignored,
+// with a warning.
 func DefaultThreads() int {
-	if v, ok := os.LookupEnv(ThreadsEnv); ok {
-		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+	if v := strings.TrimSpace(os.Getenv(ThreadsEnv)); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
 			return n
 		}
 		threadsEnvWarning.Do(func() {
