@@ -244,13 +244,14 @@ func TestServerStopsOneStreamOnly(t *testing.T) {
 }
 
 // Closing the model ends every stream, decoding or waiting, with ErrClosed; later requests are
-// refused, and Close may be called from a stream's callback.
+// refused, and Close may be called from a stream's callback. Whichever stream is admitted first
+// closes the model at its fifth token, long before any stream could fill its 4096 tokens.
 func TestClosingTheModelEndsEveryStream(t *testing.T) {
 	m, err := llama.Load(tinyModel(t, "tiny-llama"))
 	require.NoError(t, err)
 	defer m.Close()
 	before := llama.LiveContexts()
-	sv, err := m.NewServer(llama.WithSequences(2), llama.WithContextSize(1024), llama.WithThreads(1))
+	sv, err := m.NewServer(llama.WithSequences(2), llama.WithContextSize(2*4096), llama.WithThreads(1))
 	require.NoError(t, err)
 	var closeOnce sync.Once
 	errs := make([]error, 4)
@@ -260,7 +261,7 @@ func TestClosingTheModelEndsEveryStream(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			_, errs[i] = sv.Generate(context.Background(), llama.Text("until closed"), llama.GenerateOptions{IgnoreEOG: true}, func(tok llama.Token) bool {
-				if tok.Index == 4 && i < 2 {
+				if tok.Index == 4 {
 					closeOnce.Do(func() { assert.NoError(t, m.Close(), "Close from a stream's callback") })
 				}
 				return true
