@@ -13,8 +13,8 @@ func SetStepHook(f func(seqs []int32, gen int)) { testHookStep = f }
 // SplitArgmax shares every Server step's greedy picks out among workers goroutines, however
 // few logits the step holds, until the function it returns restores the defaults.
 func SplitArgmax(workers int) (restore func()) {
-	min, w := argmaxSplitMin.Swap(0), argmaxWorkers.Swap(int64(workers))
-	return func() { argmaxSplitMin.Store(min); argmaxWorkers.Store(w) }
+	least, w := argmaxSplitMin.Swap(0), argmaxWorkers.Swap(int64(workers))
+	return func() { argmaxSplitMin.Store(least); argmaxWorkers.Store(w) }
 }
 
 // ArgmaxSplits counts the Server steps whose greedy picks were shared out.

@@ -53,8 +53,8 @@ type FitRow struct {
 	PromptTPS   Num    `json:"prompt_tps"`
 	TTFTMs      Num    `json:"ttft_ms"`
 	PlannedGiB  Num    `json:"planned_gib"`
-	// PeakVRAMGiB is the highest measured peak of the placement's loads, MarginGiB the budget less
-	// it, and PlanErrorPct (planned − measured) ÷ measured at the plan's context.
+	// PeakVRAMGiB is the highest measured peak of the placement's loads, MarginGiB the budget
+	// less it, and PlanErrorPct (planned − measured) ÷ measured at the plan's context.
 	PeakVRAMGiB  Num `json:"peak_vram_gib"`
 	MarginGiB    Num `json:"margin_gib"`
 	PlanErrorPct Num `json:"plan_error_pct"`
@@ -332,8 +332,9 @@ var fitHeader = []string{
 // context where a card of the budget held a larger one (max_context), else empty;
 // peak_vram_bytes is the highest peak of the placement's loads less the ballast, margin_bytes
 // the budget less it (negative for a breach), plan_error_pct (planned − measured) ÷ measured;
-// peak_rss_bytes and ballast_bytes are those of the load at the plan's context. A figure that was not measured is an empty cell, never 0.
-// A result without a fit sweep gives the header alone.
+// peak_rss_bytes and ballast_bytes are those of the load at the plan's context. A figure that
+// was not measured is an empty cell, never 0. A result without a fit sweep gives the header
+// alone.
 func WriteFitCSV(w io.Writer, r metrics.Result) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(fitHeader); err != nil {

@@ -22,7 +22,6 @@ import (
 
 	"github.com/local-llm-bench/llmbench/bench/metrics"
 	"github.com/local-llm-bench/llmbench/bench/report"
-	"github.com/local-llm-bench/llmbench/gguf"
 	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
 )
 
@@ -83,13 +82,6 @@ func (i *interrupter) Write(p []byte) (int, error) {
 		<-i.handled
 	}
 	return n, err
-}
-
-func write(t *testing.T, dir string, spec gguf.Spec) string {
-	t.Helper()
-	p := filepath.Join(dir, spec.ID+".gguf")
-	require.NoError(t, gguf.Write(p, spec, gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
-	return p
 }
 
 func TestQuickRunWritesTheWholeReport(t *testing.T) {

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/local-llm-bench/llmbench/gguf"
 	"github.com/local-llm-bench/llmbench/gguf/ggufttest"
 	"github.com/local-llm-bench/llmbench/llama"
 )
@@ -77,10 +76,7 @@ func TestEveryMalformedModelExitsWithStatus1(t *testing.T) {
 }
 
 func TestGeneratesOnATinyModel(t *testing.T) {
-	spec, ok := gguf.TinySpec("tiny-phi3")
-	require.True(t, ok)
-	path := filepath.Join(t.TempDir(), "tiny.gguf")
-	require.NoError(t, gguf.Write(path, spec, gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
+	path := ggufttest.Tiny(t, t.TempDir(), "tiny-phi3")
 	stdout, stderr, code := runMain(t, "-model", path, "-n", "8", "-ignore-eog", "-prompt", "hi")
 	require.Equal(t, 0, code, stderr)
 	for _, want := range []string{"generated tokens", "│ 8 ", "tokens/s (llama.cpp eval)", "tiny-phi3 (phi3, F16)", "max_tokens"} {
@@ -91,10 +87,7 @@ func TestGeneratesOnATinyModel(t *testing.T) {
 // -raw recognizes the control tokens written in the prompt; without it the prompt is content
 // of a chat turn, where they are plain text.
 func TestRawPromptRecognizesControlTokens(t *testing.T) {
-	spec, ok := gguf.TinySpec("tiny-phi3")
-	require.True(t, ok)
-	path := filepath.Join(t.TempDir(), "tiny.gguf")
-	require.NoError(t, gguf.Write(path, spec, gguf.WriteOptions{Seed: 1, Type: gguf.TypeF16}))
+	path := ggufttest.Tiny(t, t.TempDir(), "tiny-phi3")
 	m, err := llama.Load(path)
 	require.NoError(t, err)
 	defer m.Close()
