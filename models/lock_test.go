@@ -23,8 +23,9 @@ func TestLockWaitsForHolder(t *testing.T) {
 	go func() {
 		second, err := lock(context.Background(), path)
 		assert.NoError(t, err)
-		got <- time.Now()
-		second()
+		at := time.Now()
+		second() // before the send: the test then looks for the lock file
+		got <- at
 	}()
 	time.Sleep(3 * lockPoll)
 	released := time.Now()
